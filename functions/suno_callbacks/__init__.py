@@ -1,0 +1,1 @@
+"""suno-callbacks: a managed callback URL for the Suno music API."""

@@ -1,0 +1,123 @@
+"""Our own shapes: the normalised callback that ingest records and archive reads.
+
+These are the public record shapes (DESIGN §5); the DynamoDB attribute names are in `dal/keys.py`
+and documented in the README.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from suno_callbacks.models.kinds import Kind, MediaType, Stage
+
+
+class Note(BaseModel):
+    """One MIDI note: pitch 0-127, start and end in seconds, velocity 0-1."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pitch: int
+    start: float
+    end: float
+    velocity: float
+
+
+class Instrument(BaseModel):
+    """A MIDI instrument track. Notes stay out of DynamoDB (they can be large); archive writes them to S3."""
+
+    name: str
+    note_count: int
+    notes: list[Note] = Field(default_factory=list, exclude=True)
+
+
+class Item(BaseModel):
+    """One result of a callback: a track, a lyrics variant, a cover image, a voice, a MIDI transcription.
+
+    Only the fields the kind carries are set. `links` keeps every URL the item had (stream URLs included,
+    which are provisional and not archived); `extra` keeps fields we do not know, so nothing is lost.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str
+    title: str | None = None
+    tags: str | None = None
+    duration: float | None = None
+    prompt: str | None = None
+    model: str | None = None
+    created_at: str | None = None
+    lyrics: str | None = None
+    status: str | None = None
+    error: str | None = None
+    error_code: int | None = None
+    voice_id: str | None = None
+    validation_phrase: str | None = None
+    instruments: list[Instrument] | None = None
+    links: dict[str, str] = Field(default_factory=dict)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class MediaRef(BaseModel):
+    """A file the provider will delete after ~14 days, to be copied to S3 at a deterministic key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    item_id: str
+    field: str
+    url: str
+    media_type: MediaType
+
+
+class NormalisedCallback(BaseModel):
+    """Every callback kind, reduced to one shape."""
+
+    task_id: str
+    kind: Kind
+    stage: Stage
+    code: int
+    msg: str = ""
+    error: str | None = None
+    items: list[Item] = Field(default_factory=list)
+    media: list[MediaRef] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def needs_archive(self) -> bool:
+        """Stages that carry media or end the task go to the archive function."""
+        return bool(self.media) or self.stage.is_terminal
+
+
+class StageRecord(BaseModel):
+    """The stored stage item (pk TASK#<task_id>, sk STAGE#<stage>): one per (task, stage)."""
+
+    task_id: str
+    kind: Kind
+    stage: Stage
+    code: int
+    msg: str = ""
+    error: str | None = None
+    ref: str | None = None
+    items: list[Item] = Field(default_factory=list)
+    media: list[MediaRef] = Field(default_factory=list)
+    received_at: str
+    body_sha256: str
+    duplicates: int = 0
+    queued_at: str | None = None
+
+
+class TaskRecord(BaseModel):
+    """The stored task item (pk TASK#<task_id>, sk TASK): what the indexes list.
+
+    `status` is the highest stage seen (text < first < complete < error); `outcome` is set by archive when
+    the terminal stage's assets are settled and the outcome was published.
+    """
+
+    task_id: str
+    kind: Kind
+    status: Stage
+    ref: str | None = None
+    created_at: str
+    updated_at: str
+    outcome: str | None = None
