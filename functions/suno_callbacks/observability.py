@@ -1,0 +1,30 @@
+"""Logger, Metrics and Tracer singletons, and the metric names that alarms and the dashboard use.
+
+Metrics go to namespace `SunoCallbacks` with the Powertools `service` dimension, plus `kind` where a
+callback's kind is known (see `metrics_for_kind`).
+"""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = "suno-callbacks"
+NAMESPACE = "SunoCallbacks"
+
+# ingest
+CALLBACKS_RECEIVED = "CallbacksReceived"
+CALLBACKS_DUPLICATE = "CallbacksDuplicate"
+CALLBACKS_QUARANTINED = "CallbacksQuarantined"
+CALLBACKS_UNAUTHORISED = "CallbacksUnauthorised"
+# archive
+ASSETS_ARCHIVED = "AssetsArchived"
+ARCHIVED_BYTES = "ArchivedBytes"
+ASSET_FAILURES = "AssetFailures"
+TASKS_COMPLETED = "TasksCompleted"
+TASKS_FAILED = "TasksFailed"
+CALLBACK_TO_ARCHIVED_SECONDS = "CallbackToArchivedSeconds"
+# sweep
+TASKS_REQUEUED = "TasksRequeued"
+TASKS_NEAR_EXPIRY = "TasksNearExpiry"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+tracer = Tracer(service=SERVICE)
