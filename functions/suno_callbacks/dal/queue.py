@@ -1,0 +1,29 @@
+"""The archive queue (SQS). SDK errors become `StoreUnavailable`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from suno_callbacks.dal.aws import client
+from suno_callbacks.errors import StoreUnavailable
+from suno_callbacks.models.messages import ArchiveRequest
+
+
+class ArchiveQueue:
+    def __init__(self, queue_url: str, sqs: Any | None = None) -> None:
+        self.queue_url = queue_url
+        self._sqs = sqs
+
+    @property
+    def sqs(self) -> Any:
+        if self._sqs is None:
+            self._sqs = client("sqs")
+        return self._sqs
+
+    def send(self, request: ArchiveRequest) -> None:
+        try:
+            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=request.model_dump_json())
+        except (ClientError, BotoCoreError) as error:
+            raise StoreUnavailable(f"SQS {type(error).__name__}") from error
