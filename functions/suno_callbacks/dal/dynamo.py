@@ -7,7 +7,7 @@ The low-level client keeps cold start small (no resource layer); floats become D
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -46,7 +46,7 @@ def to_item(values: dict[str, Any]) -> dict[str, Any]:
 
 def to_value(value: Any) -> dict[str, Any]:
     """One plain value as a DynamoDB attribute value (for expression values)."""
-    return _serializer.serialize(_to_storable(value))  # type: ignore[no-any-return]
+    return cast(dict[str, Any], _serializer.serialize(_to_storable(value)))
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:

@@ -18,9 +18,8 @@ class ArchiveQueue:
 
     @property
     def sqs(self) -> Any:
-        if self._sqs is None:
-            self._sqs = client("sqs")
-        return self._sqs
+        # Not memoised here: `client` is the one cache, so tests and local mode can swap it.
+        return self._sqs if self._sqs is not None else client("sqs")
 
     def send(self, request: ArchiveRequest) -> None:
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -46,7 +46,7 @@ def _call(operation: Callable[[], T]) -> T:
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code == _CONDITION_FAILED:
-            raise ConditionFailed(from_item(error.response.get("Item", {}))) from error
+            raise ConditionFailed(from_item(cast(dict[str, Any], error.response.get("Item", {})))) from error
         message = error.response.get("Error", {}).get("Message", "")
         if code == "ValidationException" and "size" in message.lower():
             raise RecordTooLarge(message) from error
@@ -64,9 +64,8 @@ class RecordStore:
 
     @property
     def dynamodb(self) -> Any:
-        if self._dynamodb is None:
-            self._dynamodb = client("dynamodb")
-        return self._dynamodb
+        # Not memoised here: `client` is the one cache, so tests and local mode can swap it.
+        return self._dynamodb if self._dynamodb is not None else client("dynamodb")
 
     # --- writes -------------------------------------------------------------------------------------
 

@@ -1,0 +1,144 @@
+"""Each row of DESIGN §4's answers table: the HTTP answer, and what is stored (or not)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+from suno_callbacks.dal.aws import client
+from tests.ingest.conftest import BUCKET, Aws, http_event, invoke, post, raw_body, signed_path
+from tests.ingest.faults import unavailable
+
+WAV = {
+    "code": 200,
+    "msg": "success",
+    "data": {"task_id": "task-1", "audioWavUrl": "https://a.erweima.ai/x.wav"},
+}
+
+
+def test_new_stage_is_received_recorded_and_queued(aws: Aws) -> None:
+    assert post("wav", WAV) == (200, {"status": "received", "task_id": "task-1", "stage": "complete"})
+    assert set(aws.task_items("task-1")) == {"TASK", "STAGE#complete"}
+    assert len(aws.queued()) == 1
+
+
+def test_same_stage_again_is_a_duplicate_counted_on_the_record(aws: Aws) -> None:
+    post("wav", WAV)
+    assert post("wav", WAV) == (200, {"status": "duplicate", "task_id": "task-1", "stage": "complete"})
+    assert post("wav", WAV)[1]["status"] == "duplicate"
+    assert aws.task_items("task-1")["STAGE#complete"]["duplicates"] == 2
+    assert len(aws.queued()) == 1
+
+
+def test_a_repeat_with_a_different_body_is_kept_beside_the_first(aws: Aws) -> None:
+    post("wav", WAV)
+    changed = {**WAV, "data": {**WAV["data"], "audioWavUrl": "https://a.erweima.ai/other.wav"}}
+    assert post("wav", changed)[1]["status"] == "duplicate"
+    items = aws.task_items("task-1")
+    [variant] = [item for sk, item in items.items() if "#VARIANT#" in sk]
+    assert json.loads(raw_body(variant)) == changed
+    assert json.loads(raw_body(items["STAGE#complete"])) == WAV  # the first stays the record
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"not json at all", "body is not JSON"),
+        (b"\xff\xfe binary", "body is not JSON"),  # API Gateway base64-encodes it
+        (b'["a", "list"]', "body is not a JSON object"),
+        (b'{"code": 200, "msg": "ok", "data": {"audioWavUrl": "https://a.erweima.ai/x.wav"}}', "no task id"),
+        (b'{"code": "two hundred", "data": {"task_id": "t"}}', "envelope.code"),
+        (b'{"code": 200, "data": {"task_id": "t", "callbackType": "halfway"}}', "unknown callbackType"),
+        (b'{"code": 200, "data": "a string"}', "data is not an object"),
+    ],
+)
+def test_authenticated_but_not_understood_is_quarantined_with_its_raw_body(
+    aws: Aws, body: bytes, reason: str
+) -> None:
+    status, answer = invoke(http_event(signed_path("wav", ref="job-9"), body, base64_encoded=True))
+    assert (status, answer["status"]) == (200, "quarantined")
+    assert reason in answer["reason"]
+    [kept] = aws.all_items()
+    assert kept["type"] == "quarantine"
+    assert (kept["kind"], kept["ref"], kept["quarantine_id"]) == ("wav", "job-9", answer["quarantine_id"])
+    assert reason in kept["reason"]
+    assert raw_body(kept) == body
+    assert aws.queued() == []
+
+
+def test_the_same_bad_body_twice_is_one_quarantine_entry_counted_twice(aws: Aws) -> None:
+    post("wav", "garbage")
+    post("wav", "garbage")
+    [kept] = aws.quarantined()
+    assert kept["duplicates"] == 1
+
+
+def test_quarantined_body_too_large_for_an_item_goes_to_s3(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUNO_CALLBACKS_MAX_BODY_BYTES", str(1024 * 1024))
+    body = os.urandom(600 * 1024)  # incompressible, not JSON
+    status, answer = invoke(http_event(signed_path("video"), body, base64_encoded=True))
+    assert (status, answer["status"]) == (200, "quarantined")
+    [kept] = aws.quarantined()
+    assert "raw_body" not in kept
+    stored = client("s3").get_object(Bucket=BUCKET, Key=kept["raw_body_s3_key"])["Body"].read()
+    assert stored == body
+
+
+def test_unsigned_request_is_401_and_stores_nothing(aws: Aws) -> None:
+    status, answer = invoke(http_event("/callbacks/wav", WAV))
+    assert status == 401
+    assert answer["error"] == "unauthorised"
+    assert aws.all_items() == []
+    assert aws.queued() == []
+
+
+@pytest.mark.parametrize("path", ["/callbacks/songs", "/callbacks/MUSIC", "/callbacks/music-video"])
+def test_unknown_kind_is_404_and_stores_nothing(aws: Aws, path: str) -> None:
+    status, answer = invoke(http_event(path + "?sig=whatever", WAV))
+    assert (status, answer["error"]) == (404, "unknown_kind")
+    assert aws.all_items() == []
+
+
+def test_other_routes_and_methods_are_404(aws: Aws) -> None:
+    assert invoke(http_event("/other/wav", WAV))[0] == 404
+    assert invoke(http_event(signed_path("wav"), None, method="GET"))[0] in (404, 405)
+    assert aws.all_items() == []
+
+
+def test_body_over_the_limit_is_413_and_stores_nothing(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUNO_CALLBACKS_MAX_BODY_BYTES", "1000")
+    big: dict[str, Any] = {**WAV, "padding": "x" * 1000}
+    status, answer = post("wav", big)
+    assert (status, answer["error"]) == (413, "body_too_large")
+    assert aws.all_items() == []
+    assert post("wav", WAV)[0] == 200  # under the limit is fine
+
+
+def test_default_limit_is_256_kib(aws: Aws) -> None:
+    just_over = json.dumps({**WAV, "padding": "x" * (256 * 1024)})
+    assert post("wav", just_over)[0] == 413
+
+
+def test_base64_encoded_body_is_decoded(aws: Aws) -> None:
+    status, answer = invoke(http_event(signed_path("wav"), WAV, base64_encoded=True))
+    assert (status, answer["status"]) == (200, "received")
+
+
+def test_dynamodb_unavailable_is_503_and_leaves_nothing_half_written(aws: Aws) -> None:
+    with unavailable("dynamodb", "PutItem"):
+        status, answer = post("wav", WAV)
+    assert (status, answer["error"]) == (503, "unavailable")
+    assert aws.all_items() == []
+    assert aws.queued() == []
+    assert post("wav", WAV)[1]["status"] == "received"  # the provider's retry
+    assert len(aws.queued()) == 1
+
+
+def test_signing_secret_unavailable_fails_closed_with_503(aws: Aws) -> None:
+    with unavailable("secretsmanager", "GetSecretValue", times=10):
+        status, _ = post("wav", WAV)
+    assert status == 503
+    assert aws.all_items() == []
