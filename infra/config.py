@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from constructs import Node
-from suno_callbacks.models.settings import DEFAULT_MEDIA_HOSTS
 
 from infra import constants
+from suno_callbacks.models.settings import DEFAULT_MEDIA_HOSTS
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -62,6 +62,10 @@ QUEUE_VISIBILITY_FACTOR = 6
 QUEUE_MAX_RECEIVE_COUNT = 5
 QUEUE_RETENTION_DAYS = 14
 
+# --- sweep ----------------------------------------------------------------------------------------
+# A task still unsettled this many days before its source's expiry is "near expiry" (alarmed on).
+NEAR_EXPIRY_MARGIN_DAYS = 2
+
 # --- API ------------------------------------------------------------------------------------------
 CALLBACK_PATH = "/callbacks"
 CALLBACK_ROUTE = f"{CALLBACK_PATH}/{{kind}}"
@@ -81,7 +85,6 @@ ENV_MAX_BODY_BYTES = f"{PREFIX}MAX_BODY_BYTES"
 ENV_TOPIC_ARN = f"{PREFIX}TOPIC_ARN"
 ENV_MEDIA_HOSTS = f"{PREFIX}MEDIA_HOSTS"
 ENV_SOURCE_RETENTION_DAYS = f"{PREFIX}SOURCE_RETENTION_DAYS"
-ENV_SWEEP_GRACE_MINUTES = f"{PREFIX}SWEEP_GRACE_MINUTES"
 ENV_SWEEP_NEAR_EXPIRY_DAYS = f"{PREFIX}SWEEP_NEAR_EXPIRY_DAYS"
 
 # --- signing secret -------------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from suno_callbacks import observability as names
 
 from infra.config import ReceiverConfig
+from suno_callbacks import observability as names
 
 _FIVE_MINUTES = Duration.minutes(5)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from aws_cdk import aws_iam as iam
 from constructs import Construct
-from suno_callbacks.dal import keys
 
 from infra import constants
 from infra.archive import ArchiveConstruct
@@ -23,6 +22,7 @@ from infra.monitoring import MonitoredResources, MonitoringConstruct
 from infra.signing import SigningSecretConstruct
 from infra.storage import StorageConstruct
 from infra.sweep import SweepConstruct
+from suno_callbacks.dal import keys
 
 
 class SunoCallbackReceiver(Construct):

@@ -10,10 +10,10 @@ from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from suno_callbacks.dal import keys
 
 from infra import constants
 from infra.config import ReceiverConfig
+from suno_callbacks.dal import keys
 
 
 class StorageConstruct(Construct):

@@ -10,11 +10,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from suno_callbacks.dal import keys
 
 from infra import constants
 from infra.config import ReceiverConfig
 from infra.functions import build_function
+from suno_callbacks.dal import keys
 
 
 class SweepConstruct(Construct):
@@ -58,6 +58,9 @@ class SweepConstruct(Construct):
                 constants.ENV_TABLE: table.table_name,
                 constants.ENV_QUEUE_URL: queue.queue_url,
                 constants.ENV_SOURCE_RETENTION_DAYS: str(config.source_retention_days),
+                constants.ENV_SWEEP_NEAR_EXPIRY_DAYS: str(
+                    max(1, config.source_retention_days - constants.NEAR_EXPIRY_MARGIN_DAYS)
+                ),
             },
         )
         for statement in (

@@ -108,7 +108,12 @@ def test_environment_matches_the_settings_models(synth: Synthesised) -> None:
         | store
         | {"SUNO_CALLBACKS_TOPIC_ARN", "SUNO_CALLBACKS_MEDIA_HOSTS", "SUNO_CALLBACKS_SOURCE_RETENTION_DAYS"},
         "sweep": common
-        | {"SUNO_CALLBACKS_TABLE", "SUNO_CALLBACKS_QUEUE_URL", "SUNO_CALLBACKS_SOURCE_RETENTION_DAYS"},
+        | {
+            "SUNO_CALLBACKS_TABLE",
+            "SUNO_CALLBACKS_QUEUE_URL",
+            "SUNO_CALLBACKS_SOURCE_RETENTION_DAYS",
+            "SUNO_CALLBACKS_SWEEP_NEAR_EXPIRY_DAYS",
+        },
     }
     for name, function in functions.items():
         variables = function["Environment"]["Variables"]
@@ -117,6 +122,7 @@ def test_environment_matches_the_settings_models(synth: Synthesised) -> None:
         assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "SunoCallbacks"
     archive = functions["archive"]["Environment"]["Variables"]
     assert "suno.ai" in archive["SUNO_CALLBACKS_MEDIA_HOSTS"].split(",")
+    assert functions["sweep"]["Environment"]["Variables"]["SUNO_CALLBACKS_SWEEP_NEAR_EXPIRY_DAYS"] == "12"
     assert functions["ingest"]["Environment"]["Variables"]["SUNO_CALLBACKS_SECRET_ID"] == {
         "Ref": synth.id_of(synth.stack.receiver.secret)
     }

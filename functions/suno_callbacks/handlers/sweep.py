@@ -1,0 +1,35 @@
+"""Sweep Lambda, run by an EventBridge schedule: re-queue tasks the archive has not settled yet."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from suno_callbacks.dal.queue import ArchiveQueue
+from suno_callbacks.dal.sweep_store import SweepStore
+from suno_callbacks.logic.sweep import SweepWindow, sweep
+from suno_callbacks.models.settings import SweepSettings, load_settings
+from suno_callbacks.observability import TASKS_NEAR_EXPIRY, TASKS_REQUEUED, logger, metrics, tracer
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    settings = load_settings(SweepSettings)
+    report = sweep(
+        store=SweepStore(settings.table_name),
+        queue=ArchiveQueue(settings.queue_url),
+        window=SweepWindow(
+            now=datetime.now(UTC),
+            source_retention=timedelta(days=settings.source_retention_days),
+            grace=timedelta(minutes=settings.grace_minutes),
+            near_expiry=timedelta(days=settings.near_expiry_days),
+        ),
+    )
+    metrics.add_metric(name=TASKS_REQUEUED, unit=MetricUnit.Count, value=report.requeued)
+    metrics.add_metric(name=TASKS_NEAR_EXPIRY, unit=MetricUnit.Count, value=report.near_expiry)
+    return {"requeued": report.requeued, "near_expiry": report.near_expiry}
