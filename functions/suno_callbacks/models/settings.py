@@ -66,6 +66,13 @@ class ArchiveSettings(StoreSettings):
     max_image_bytes: int = Field(default=20 * 1024 * 1024, gt=0, alias=f"{PREFIX}MAX_IMAGE_BYTES")
     max_video_bytes: int = Field(default=2 * 1024 * 1024 * 1024, gt=0, alias=f"{PREFIX}MAX_VIDEO_BYTES")
     source_retention_days: int = Field(default=14, gt=0, alias=f"{PREFIX}SOURCE_RETENTION_DAYS")
+    # Streaming upload to S3: memory stays near (upload_chunks_in_memory + 1) * upload_chunk_bytes whatever
+    # the file's size. S3 parts are at least 5 MiB.
+    upload_chunk_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=5 * 1024 * 1024, alias=f"{PREFIX}UPLOAD_CHUNK_BYTES"
+    )
+    upload_concurrency: int = Field(default=4, gt=0, alias=f"{PREFIX}UPLOAD_CONCURRENCY")
+    upload_chunks_in_memory: int = Field(default=4, gt=0, alias=f"{PREFIX}UPLOAD_CHUNKS_IN_MEMORY")
 
     @field_validator("media_hosts", "local_media_hosts", mode="before")
     @classmethod

@@ -1,0 +1,67 @@
+"""Archive Lambda: an SQS batch consumer that settles each queued stage (DESIGN §1, §5-§7).
+
+Each record is settled on its own; a record that fails (a transient media or AWS failure, an unreadable
+message) is reported as a batch item failure, so that only it comes back, and after the queue's receive
+limit lands in the DLQ.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.httpsession import get_cert_path
+
+from suno_callbacks.dal.assets import AssetStore
+from suno_callbacks.dal.media_store import MediaStore, transfer_config
+from suno_callbacks.dal.records import RecordStore
+from suno_callbacks.dal.topic import Topic
+from suno_callbacks.logic.archive import Archiver, settle_stage
+from suno_callbacks.logic.url_policy import UrlPolicy
+from suno_callbacks.models.messages import ArchiveRequest
+from suno_callbacks.models.settings import ArchiveSettings, load_settings
+from suno_callbacks.observability import logger, metrics, tracer
+
+# A batch whose records all failed is answered like any other (every record reported), not raised.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@cache
+def archiver() -> Archiver:
+    """Built once per process from the environment; reused across warm invocations."""
+    settings = load_settings(ArchiveSettings)
+    records = RecordStore(settings.table_name)
+    return Archiver(
+        settings=settings,
+        records=records,
+        assets=AssetStore(records),
+        media=MediaStore(
+            settings.bucket_name,
+            config=transfer_config(
+                chunk_bytes=settings.upload_chunk_bytes,
+                concurrency=settings.upload_concurrency,
+                chunks_in_memory=settings.upload_chunks_in_memory,
+            ),
+        ),
+        topic=Topic(settings.topic_arn),
+        policy=UrlPolicy(allowed_hosts=settings.media_hosts, local_hosts=settings.local_media_hosts),
+        # The CA bundle botocore trusts, so downloads verify the same way as AWS calls.
+        ca_certs=get_cert_path(True),
+    )
+
+
+def record_handler(record: SQSRecord) -> None:
+    request = ArchiveRequest.model_validate_json(record.body)
+    settle_stage(request, archiver())
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(  # type: ignore[return-value]
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

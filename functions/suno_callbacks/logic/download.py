@@ -1,0 +1,146 @@
+"""Opening a provider media URL under the policy, and reading it as a bounded, hashed stream.
+
+`open_media` follows redirects itself (each hop re-checked by the policy, at most `max_redirects`), checks
+the status, the content type and the declared length, and yields a `MediaStream`: a file-like object whose
+`read` counts bytes, stops at the size cap and feeds SHA-256, so the upload never holds more than it asks for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from urllib3 import BaseHTTPResponse, Timeout
+from urllib3.exceptions import HTTPError
+
+from suno_callbacks.errors import PermanentMediaError, TransientMediaError
+from suno_callbacks.logic.url_policy import UrlPolicy, open_pool
+from suno_callbacks.models.kinds import MediaType
+
+TOO_LARGE = "too_large"
+CONTENT_TYPE = "content_type"
+TOO_MANY_REDIRECTS = "too_many_redirects"
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_GONE = frozenset({403, 404, 410})
+_RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
+# What a CDN says when it does not know better; the stored type then comes from the media type.
+_GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+_EXPECTED_MAJOR = {
+    MediaType.AUDIO: "audio/",
+    MediaType.WAV: "audio/",
+    MediaType.IMAGE: "image/",
+    MediaType.VIDEO: "video/",
+}
+
+
+@dataclass(frozen=True)
+class DownloadLimits:
+    connect_timeout_seconds: float
+    read_timeout_seconds: float
+    max_redirects: int
+    max_bytes: Mapping[MediaType, int]
+
+
+class MediaStream:
+    """The response body as a file-like object: counted, capped and hashed while it is read."""
+
+    def __init__(self, response: BaseHTTPResponse, *, content_type: str, max_bytes: int) -> None:
+        self._response = response
+        self._max_bytes = max_bytes
+        self._sha256 = hashlib.sha256()
+        self.content_type = content_type
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        # Never ask for more than one byte past the cap: an oversize body is not read to its end.
+        allowance = self._max_bytes - self.bytes_read + 1
+        amount = allowance if size is None or size < 0 else min(size, allowance)
+        try:
+            data = self._response.read(amount)
+        except (HTTPError, OSError) as error:
+            raise TransientMediaError(f"interrupted after {self.bytes_read} bytes: {error}") from error
+        self.bytes_read += len(data)
+        if self.bytes_read > self._max_bytes:
+            raise PermanentMediaError(TOO_LARGE)
+        self._sha256.update(data)
+        return data
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+
+def media_content_type(header: str | None, media_type: MediaType) -> str | None:
+    """The content type to store, or None when the source's type is not the expected kind of media."""
+    value = (header or "").split(";", 1)[0].strip().lower()
+    if value in _GENERIC_TYPES:
+        return DEFAULT_CONTENT_TYPES[media_type]
+    return value if value.startswith(_EXPECTED_MAJOR[media_type]) else None
+
+
+DEFAULT_CONTENT_TYPES = {
+    MediaType.AUDIO: "audio/mpeg",
+    MediaType.WAV: "audio/wav",
+    MediaType.IMAGE: "image/jpeg",
+    MediaType.VIDEO: "video/mp4",
+}
+
+
+def _status_error(status: int) -> Exception:
+    reason = f"http_{status}"
+    if status in _GONE:
+        return PermanentMediaError(reason)
+    if status >= 500 or status in _RETRYABLE_CLIENT_ERRORS:
+        return TransientMediaError(reason)
+    return PermanentMediaError(reason)
+
+
+@contextmanager
+def open_media(
+    url: str,
+    media_type: MediaType,
+    *,
+    policy: UrlPolicy,
+    limits: DownloadLimits,
+    ca_certs: str | None = None,
+) -> Iterator[MediaStream]:
+    """Open `url` for streaming; raises PermanentMediaError (refused, gone) or TransientMediaError."""
+    max_bytes = limits.max_bytes[media_type]
+    timeout = Timeout(connect=limits.connect_timeout_seconds, read=limits.read_timeout_seconds)
+    for _hop in range(limits.max_redirects + 1):
+        target = policy.check_url(url)
+        with open_pool(policy, target, ca_certs=ca_certs) as pool:
+            try:
+                response = pool.urlopen(
+                    "GET",
+                    target.request_path,
+                    headers={"Accept-Encoding": "identity", "User-Agent": "suno-callbacks-archive"},
+                    redirect=False,
+                    retries=False,
+                    preload_content=False,
+                    timeout=timeout,
+                )
+            except (HTTPError, OSError) as error:
+                raise TransientMediaError(f"cannot fetch from {target.host}: {error}") from error
+            try:
+                if response.status in _REDIRECTS and response.headers.get("Location"):
+                    url = urljoin(target.url, response.headers["Location"])
+                    continue
+                if response.status != 200:
+                    raise _status_error(response.status)
+                content_type = media_content_type(response.headers.get("Content-Type"), media_type)
+                if content_type is None:
+                    raise PermanentMediaError(CONTENT_TYPE)
+                declared = response.headers.get("Content-Length")
+                if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                    raise PermanentMediaError(TOO_LARGE)
+                yield MediaStream(response, content_type=content_type, max_bytes=max_bytes)
+                return
+            finally:
+                # Closing (not draining) drops the connection, so a refused body is never read to its end.
+                response.close()
+    raise PermanentMediaError(TOO_MANY_REDIRECTS)

@@ -1,0 +1,403 @@
+"""Archive test set-up: moto (table, bucket, topic with an SQS subscriber, queue with DLQ), a media server on
+127.0.0.1, stage records written the way ingest writes them, and a poller that plays Lambda's SQS trigger.
+
+Tests never connect to anything but 127.0.0.1: other addresses are only ever handed to the policy by the
+injected resolver, which refuses them before any connection is made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from suno_callbacks.dal import keys
+from suno_callbacks.dal.assets import AssetStore
+from suno_callbacks.dal.media_store import MediaStore, transfer_config
+from suno_callbacks.dal.records import RecordStore, compress
+from suno_callbacks.dal.schema import table_definition
+from suno_callbacks.dal.topic import Topic
+from suno_callbacks.handlers import archive as handler
+from suno_callbacks.logic.archive import Archiver
+from suno_callbacks.logic.normalise import normalise_callback
+from suno_callbacks.logic.url_policy import UrlPolicy
+from suno_callbacks.models.kinds import Kind
+from suno_callbacks.models.messages import ArchiveRequest
+from suno_callbacks.models.settings import ArchiveSettings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TABLE = "suno-callbacks-test"
+BUCKET = "suno-callbacks-media-test"
+RECEIVED_AT = "2026-11-22T05:30:00.123456Z"
+MiB = 1024 * 1024
+PATTERN = bytes(range(256)) * 256  # what generated bodies repeat
+# Small limits keep the tests fast; the multipart threshold is S3's minimum part size.
+TEST_ENV = {
+    "SUNO_CALLBACKS_TABLE": TABLE,
+    "SUNO_CALLBACKS_BUCKET": BUCKET,
+    "SUNO_CALLBACKS_LOCAL_MEDIA_HOSTS": "127.0.0.1",
+    "SUNO_CALLBACKS_CONNECT_TIMEOUT_SECONDS": "1",
+    "SUNO_CALLBACKS_READ_TIMEOUT_SECONDS": "0.3",
+    "SUNO_CALLBACKS_MAX_AUDIO_BYTES": str(12 * MiB),
+    "SUNO_CALLBACKS_MAX_IMAGE_BYTES": str(1 * MiB),
+    "SUNO_CALLBACKS_UPLOAD_CHUNK_BYTES": str(5 * MiB),
+    "SUNO_CALLBACKS_UPLOAD_CONCURRENCY": "2",
+    "SUNO_CALLBACKS_UPLOAD_CHUNKS_IN_MEMORY": "2",
+}
+
+
+def load(name: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    return value
+
+
+# --- media server -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "audio/mpeg"
+    declare_length: bool = True
+    # Generated bodies (for sizes we do not want to hold): this many bytes of a repeating pattern.
+    generated_bytes: int | None = None
+    stall_seconds: float = 0.0  # after the headers, before the body
+    cut_after: int | None = None  # close the connection after this many body bytes
+    location: str | None = None
+
+    @property
+    def size(self) -> int:
+        return self.generated_bytes if self.generated_bytes is not None else len(self.body)
+
+
+@dataclass
+class MediaServer:
+    host: str
+    port: int
+    routes: dict[str, Route] = field(default_factory=dict)
+    hits: Counter[str] = field(default_factory=Counter)
+    sent: Counter[str] = field(default_factory=Counter)
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def serve(self, path: str, route: Route) -> str:
+        self.routes[path] = route
+        return self.url(path)
+
+
+def _handler_for(server: MediaServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            path = self.path
+            server.hits[path] += 1
+            route = server.routes.get(path)
+            if route is None:
+                self.send_error(404)
+                return
+            self.send_response(route.status)
+            if route.location:
+                self.send_header("Location", route.location)
+            self.send_header("Content-Type", route.content_type)
+            if route.declare_length:
+                self.send_header("Content-Length", str(route.size))
+            self.end_headers()
+            if route.status != 200:
+                return
+            self.wfile.flush()
+            time.sleep(route.stall_seconds)
+            # The client may stop reading: what it refused is then not sent.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._write_body(path, route)
+
+        def _write_body(self, path: str, route: Route) -> None:
+            limit = route.size if route.cut_after is None else min(route.cut_after, route.size)
+            while server.sent[path] < limit:
+                offset = server.sent[path]
+                size = min(len(PATTERN), limit - offset)
+                chunk = (
+                    PATTERN[:size]
+                    if route.generated_bytes is not None
+                    else route.body[offset : offset + size]
+                )
+                self.wfile.write(chunk)
+                server.sent[path] += size
+            if route.cut_after is not None:
+                # A reset, not a clean close: the peer sees the connection die mid-body.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+
+    return Handler
+
+
+@pytest.fixture
+def media_server() -> Iterator[MediaServer]:
+    state = MediaServer(host="127.0.0.1", port=0)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(state))
+    httpd.daemon_threads = True
+    state.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def generated_sha256(route: Route) -> str:
+    digest = hashlib.sha256()
+    remaining = route.size
+    while remaining:
+        chunk = PATTERN[: min(len(PATTERN), remaining)]
+        digest.update(chunk)
+        remaining -= len(chunk)
+    return digest.hexdigest()
+
+
+# --- AWS (moto) ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Aws:
+    dynamodb: Any
+    s3: Any
+    sqs: Any
+    topic_arn: str
+    subscriber_url: str
+    queue_url: str
+    dlq_url: str
+
+    def objects(self) -> dict[str, bytes]:
+        listed = self.s3.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+        return {o["Key"]: self.s3.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
+
+    def multipart_uploads(self) -> list[dict[str, Any]]:
+        uploads: list[dict[str, Any]] = self.s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
+        return uploads
+
+    def published(self) -> list[tuple[dict[str, Any], dict[str, str]]]:
+        """Every SNS message the subscriber queue received so far: (message, attributes)."""
+        received = []
+        while True:
+            batch = self.sqs.receive_message(QueueUrl=self.subscriber_url, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not batch:
+                return received
+            for message in batch:
+                envelope = json.loads(message["Body"])
+                attributes = {k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()}
+                received.append((json.loads(envelope["Message"]), attributes))
+                self.sqs.delete_message(QueueUrl=self.subscriber_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def assets(self, task_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+        items = RecordStore(TABLE).query_task(task_id)
+        return {(i["item_id"], i["field"]): i for i in items if i.get("type") == "asset"}
+
+    def item(self, task_id: str, sk: str) -> dict[str, Any] | None:
+        return RecordStore(TABLE).get(keys.task_pk(task_id), sk)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(**table_definition(TABLE))
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        sqs = boto3.client("sqs")
+        sns = boto3.client("sns")
+        topic_arn = sns.create_topic(Name="suno-callbacks-events")["TopicArn"]
+        subscriber_url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
+        subscriber_arn = sqs.get_queue_attributes(QueueUrl=subscriber_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=subscriber_arn)
+        dlq_url = sqs.create_queue(QueueName="archive-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        queue_url = sqs.create_queue(
+            QueueName="archive",
+            Attributes={
+                "VisibilityTimeout": "0",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
+            },
+        )["QueueUrl"]
+        for name, value in {**TEST_ENV, "SUNO_CALLBACKS_TOPIC_ARN": topic_arn}.items():
+            monkeypatch.setenv(name, value)
+        handler.archiver.cache_clear()
+        yield Aws(dynamodb, s3, sqs, topic_arn, subscriber_url, queue_url, dlq_url)
+
+
+# --- the archiver, with an injected resolver ---------------------------------------------------------
+
+
+class FakeDns:
+    """Made-up names resolved to the addresses a test chooses; IP literals resolve to themselves."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, list[str]] = {}
+        self.lookups: list[str] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.lookups.append(host)
+        if host in self.names:
+            return self.names[host]
+        if host.replace(".", "").isdigit() or ":" in host:
+            return [host]
+        raise socket.gaierror(f"{host} is not a test name")
+
+
+@pytest.fixture
+def dns() -> FakeDns:
+    return FakeDns()
+
+
+@pytest.fixture
+def use_fake_dns(aws: Aws, dns: FakeDns, monkeypatch: pytest.MonkeyPatch) -> FakeDns:
+    """Make the handler's archiver resolve through `dns` (and allow the made-up `media.test` domain)."""
+    settings = ArchiveSettings.model_validate(
+        {**TEST_ENV, "SUNO_CALLBACKS_TOPIC_ARN": aws.topic_arn, "SUNO_CALLBACKS_MEDIA_HOSTS": "media.test"}
+    )
+    records = RecordStore(settings.table_name)
+    archiver = Archiver(
+        settings=settings,
+        records=records,
+        assets=AssetStore(records),
+        media=MediaStore(
+            settings.bucket_name, config=transfer_config(chunk_bytes=settings.upload_chunk_bytes)
+        ),
+        topic=Topic(settings.topic_arn),
+        policy=UrlPolicy(
+            allowed_hosts=settings.media_hosts, local_hosts=settings.local_media_hosts, resolver=dns
+        ),
+    )
+    monkeypatch.setattr(handler, "archiver", lambda: archiver)
+    return dns
+
+
+# --- stages, written the way ingest writes them ---------------------------------------------------------
+
+
+def write_stage(kind: Kind, payload: dict[str, Any], *, ref: str | None = None) -> ArchiveRequest:
+    """The stage and task items ingest writes for this callback; returns the message it would queue."""
+    body = json.dumps(payload).encode()
+    callback = normalise_callback(kind, payload)
+    store = RecordStore(TABLE)
+    store.put_new(
+        {
+            keys.PK: keys.task_pk(callback.task_id),
+            keys.SK: keys.stage_sk(callback.stage),
+            "type": "stage",
+            "task_id": callback.task_id,
+            "kind": kind.value,
+            "stage": callback.stage.value,
+            "code": callback.code,
+            "msg": callback.msg,
+            "error": callback.error,
+            "items": [item.model_dump(mode="json", exclude_none=True) for item in callback.items],
+            "media": [ref.model_dump(mode="json") for ref in callback.media],
+            "received_at": RECEIVED_AT,
+            "body_sha256": hashlib.sha256(body).hexdigest(),
+            "raw_body": compress(body),
+            "duplicates": 0,
+            "queued_at": RECEIVED_AT,
+        }
+    )
+    task = store.get(keys.task_pk(callback.task_id), keys.TASK_SK)
+    if task is None:
+        store.put_new(
+            {
+                keys.PK: keys.task_pk(callback.task_id),
+                keys.SK: keys.TASK_SK,
+                "type": "task",
+                "task_id": callback.task_id,
+                "kind": kind.value,
+                "ref": ref,
+                "status": callback.stage.value,
+                "created_at": RECEIVED_AT,
+                "updated_at": RECEIVED_AT,
+            }
+        )
+    return ArchiveRequest(task_id=callback.task_id, stage=callback.stage, kind=kind, received_at=RECEIVED_AT)
+
+
+# --- Lambda's SQS trigger --------------------------------------------------------------------------------
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "archive"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:archive"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+def sqs_event(*bodies: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "handle",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:archive",
+                "awsRegion": "us-east-1",
+            }
+            for body in bodies
+        ]
+    }
+
+
+def invoke(*requests: ArchiveRequest) -> list[str]:
+    """Run the handler on one batch; returns the failed message ids."""
+    event = sqs_event(*(r.model_dump_json() for r in requests))
+    response = handler.lambda_handler(event, LambdaContext())
+    return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
+
+
+def drain(aws: Aws, rounds: int = 5) -> int:
+    """Deliver the archive queue to the handler like Lambda's event source mapping; returns invocations."""
+    invocations = 0
+    for _ in range(rounds):
+        messages = aws.sqs.receive_message(
+            QueueUrl=aws.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", [])
+        if not messages:
+            break
+        event = sqs_event(*(m["Body"] for m in messages))
+        for record, message in zip(event["Records"], messages, strict=True):
+            record["messageId"] = message["MessageId"]
+        invocations += 1
+        failed = {
+            f["itemIdentifier"] for f in handler.lambda_handler(event, LambdaContext())["batchItemFailures"]
+        }
+        for message in messages:
+            if message["MessageId"] not in failed:
+                aws.sqs.delete_message(QueueUrl=aws.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return invocations
