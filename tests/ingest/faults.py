@@ -12,12 +12,14 @@ from suno_callbacks.dal.aws import client
 
 
 @contextmanager
-def unavailable(service: str, operation: str, times: int = 1) -> Iterator[dict[str, int]]:
-    """The next `times` calls of `operation` fail as if the service could not be reached."""
-    calls = {"failed": 0}
+def unavailable(service: str, operation: str, times: int = 1, after: int = 0) -> Iterator[dict[str, int]]:
+    """After `after` good calls, the next `times` calls of `operation` fail as if unreachable."""
+    calls = {"passed": 0, "failed": 0}
 
     def fail(**_: Any) -> None:
-        if calls["failed"] < times:
+        if calls["passed"] < after:
+            calls["passed"] += 1
+        elif calls["failed"] < times:
             calls["failed"] += 1
             raise EndpointConnectionError(endpoint_url=f"https://{service}.us-east-1.amazonaws.com")
 

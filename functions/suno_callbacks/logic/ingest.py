@@ -243,9 +243,7 @@ class _Recorder:
             self.store.put_new(stage)
         except ConditionFailed:
             return self._redelivered(callback, ref, body, body_sha256)
-        self._advance_task(callback, ref)
-        if callback.needs_archive:
-            self._enqueue(callback.task_id, callback.stage, callback.kind, self.clock.iso)
+        self._finish(callback, ref, received_at=self.clock.iso, queue_it=callback.needs_archive)
         return IngestResult(Answer.RECEIVED, callback.kind, callback.task_id, callback.stage)
 
     def _redelivered(
@@ -256,10 +254,11 @@ class _Recorder:
         stored = self.store.count_duplicate(pk=pk, sk=sk, now=self.clock.iso)
         if stored.get("body_sha256") != body_sha256:
             self._keep_variant(callback, body, body_sha256)
-        self._advance_task(callback, ref)
         needs_archive = bool(stored.get("media")) or callback.stage.is_terminal
         if needs_archive and "queued_at" not in stored and self._claim_enqueue(callback):
-            self._enqueue(callback.task_id, callback.stage, callback.kind, str(stored["received_at"]))
+            self._finish(callback, ref, received_at=str(stored["received_at"]), queue_it=True)
+        else:
+            self._advance_task(callback, ref)  # repairs a status update that an earlier failure skipped
         return IngestResult(Answer.DUPLICATE, callback.kind, callback.task_id, callback.stage)
 
     def _keep_variant(self, callback: NormalisedCallback, body: bytes, body_sha256: str) -> None:
@@ -299,13 +298,24 @@ class _Recorder:
             lease_until=self._lease_until(),
         )
 
-    def _enqueue(self, task_id: str, stage: Stage, kind: Kind, received_at: str) -> None:
-        request = ArchiveRequest(task_id=task_id, stage=stage, kind=kind, received_at=received_at)
+    def _finish(
+        self, callback: NormalisedCallback, ref: str | None, *, received_at: str, queue_it: bool
+    ) -> None:
+        """After the stage write: raise the task's status and, holding the enqueue lease, queue the stage."""
+        task_id, stage = callback.task_id, callback.stage
         try:
-            self.queue.send(request)
+            self._advance_task(callback, ref)
+            if queue_it:
+                request = ArchiveRequest(
+                    task_id=task_id, stage=stage, kind=callback.kind, received_at=received_at
+                )
+                self.queue.send(request)
         except StoreUnavailable:
-            self._release_lease(task_id, stage)
+            if queue_it:
+                self._release_lease(task_id, stage)
             raise
+        if not queue_it:
+            return
         try:
             self.store.mark_queued(task_id=task_id, stage=stage, now=self.clock.iso)
         except StoreUnavailable:
