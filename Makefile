@@ -28,5 +28,18 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The CDK CLI and a supported Node.js come from package.json (npx puts node_modules/.bin first on PATH).
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+synth: $(STAMP) $(NODE_STAMP) ## synthesise the stack offline into cdk.out, checked by cdk-nag
+	npx cdk synth --quiet --no-notices
+
+deploy: $(STAMP) $(NODE_STAMP) ## deploy to the account and region of your AWS credentials
+	npx cdk deploy --no-notices --require-approval broadening
+
 clean:
 	rm -rf $(VENV) cdk.out .build node_modules .pytest_cache .mypy_cache .ruff_cache
