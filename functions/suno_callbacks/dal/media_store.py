@@ -23,7 +23,7 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
-def transfer_config(*, chunk_bytes: int = 8 * MiB, concurrency: int = 4, chunks_in_memory: int = 4) -> Any:
+def transfer_config(*, chunk_bytes: int = 5 * MiB, concurrency: int = 2, chunks_in_memory: int = 2) -> Any:
     config = TransferConfig(
         multipart_threshold=chunk_bytes,
         multipart_chunksize=chunk_bytes,

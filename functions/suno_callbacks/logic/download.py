@@ -24,6 +24,7 @@ TOO_LARGE = "too_large"
 CONTENT_TYPE = "content_type"
 TOO_MANY_REDIRECTS = "too_many_redirects"
 
+_PIECE_BYTES = 256 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _GONE = frozenset({403, 404, 410})
 _RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
@@ -58,16 +59,27 @@ class MediaStream:
     def read(self, size: int | None = -1) -> bytes:
         # Never ask for more than one byte past the cap: an oversize body is not read to its end.
         allowance = self._max_bytes - self.bytes_read + 1
-        amount = allowance if size is None or size < 0 else min(size, allowance)
+        wanted = allowance if size is None or size < 0 else min(size, allowance)
+        pieces: list[bytes] = []
+        while wanted > 0:
+            # Small reads: urllib3 copies what it reads a few times, so a part-sized read would cost
+            # several parts of memory at once.
+            piece = self._read_piece(min(wanted, _PIECE_BYTES))
+            if not piece:
+                break
+            self.bytes_read += len(piece)
+            if self.bytes_read > self._max_bytes:
+                raise PermanentMediaError(TOO_LARGE)
+            self._sha256.update(piece)
+            pieces.append(piece)
+            wanted -= len(piece)
+        return b"".join(pieces)
+
+    def _read_piece(self, amount: int) -> bytes:
         try:
-            data = self._response.read(amount)
+            return self._response.read(amount)
         except (HTTPError, OSError) as error:
             raise TransientMediaError(f"interrupted after {self.bytes_read} bytes: {error}") from error
-        self.bytes_read += len(data)
-        if self.bytes_read > self._max_bytes:
-            raise PermanentMediaError(TOO_LARGE)
-        self._sha256.update(data)
-        return data
 
     @property
     def sha256(self) -> str:

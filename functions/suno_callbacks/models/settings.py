@@ -67,12 +67,12 @@ class ArchiveSettings(StoreSettings):
     max_video_bytes: int = Field(default=2 * 1024 * 1024 * 1024, gt=0, alias=f"{PREFIX}MAX_VIDEO_BYTES")
     source_retention_days: int = Field(default=14, gt=0, alias=f"{PREFIX}SOURCE_RETENTION_DAYS")
     # Streaming upload to S3: memory stays near (upload_chunks_in_memory + 1) * upload_chunk_bytes whatever
-    # the file's size. S3 parts are at least 5 MiB.
+    # the file's size (bench/archive.py). S3 parts are at least 5 MiB; parts in flight <= chunks in memory.
     upload_chunk_bytes: int = Field(
-        default=8 * 1024 * 1024, ge=5 * 1024 * 1024, alias=f"{PREFIX}UPLOAD_CHUNK_BYTES"
+        default=5 * 1024 * 1024, ge=5 * 1024 * 1024, alias=f"{PREFIX}UPLOAD_CHUNK_BYTES"
     )
-    upload_concurrency: int = Field(default=4, gt=0, alias=f"{PREFIX}UPLOAD_CONCURRENCY")
-    upload_chunks_in_memory: int = Field(default=4, gt=0, alias=f"{PREFIX}UPLOAD_CHUNKS_IN_MEMORY")
+    upload_concurrency: int = Field(default=2, gt=0, alias=f"{PREFIX}UPLOAD_CONCURRENCY")
+    upload_chunks_in_memory: int = Field(default=2, gt=0, alias=f"{PREFIX}UPLOAD_CHUNKS_IN_MEMORY")
 
     @field_validator("media_hosts", "local_media_hosts", mode="before")
     @classmethod
