@@ -11,6 +11,7 @@ from aws_cdk.assertions import Match, Template
 
 from infra import constants
 from infra.stack import SunoCallbacksStack, build_app
+from suno_callbacks.models.settings import ArchiveSettings, IngestSettings, SweepSettings
 from tests.infra.conftest import app_context, arn_with_suffix, get_att, ref, statements
 
 pytestmark = pytest.mark.slow
@@ -126,6 +127,22 @@ def test_environment_matches_the_settings_models(synth: Synthesised) -> None:
     assert functions["ingest"]["Environment"]["Variables"]["SUNO_CALLBACKS_SECRET_ID"] == {
         "Ref": synth.id_of(synth.stack.receiver.secret)
     }
+
+
+def test_each_environment_parses_into_its_settings_model(synth: Synthesised) -> None:
+    models = {"ingest": IngestSettings, "archive": ArchiveSettings, "sweep": SweepSettings}
+    for name, function in _functions(synth).items():
+        # Deploy-time values (references to other resources) stand in as placeholders.
+        variables = {
+            key: value if isinstance(value, str) else f"<{key}>"
+            for key, value in function["Environment"]["Variables"].items()
+        }
+        settings = models[name].model_validate(variables)
+        assert settings.model_dump(by_alias=True).keys() >= variables.keys() - {
+            "POWERTOOLS_SERVICE_NAME",
+            "POWERTOOLS_METRICS_NAMESPACE",
+            "POWERTOOLS_LOG_LEVEL",
+        }
 
 
 # --- least privilege ------------------------------------------------------------------------------
