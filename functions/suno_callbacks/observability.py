@@ -1,10 +1,11 @@
-"""Logger, Metrics and Tracer singletons, and the metric names that alarms and the dashboard use.
+"""Logger and Metrics singletons, and the metric names that alarms and the dashboard use (the Tracer is in
+`tracing`: creating it imports the X-Ray SDK, about 250 ms of cold start that ingest does not pay).
 
 Metrics go to namespace `SunoCallbacks` with the Powertools `service` dimension, plus `kind` where a
-callback's kind is known (see `metrics_for_kind`).
+callback's kind is known.
 """
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 SERVICE = "suno-callbacks"
 NAMESPACE = "SunoCallbacks"
@@ -27,4 +28,3 @@ TASKS_NEAR_EXPIRY = "TasksNearExpiry"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
-tracer = Tracer(service=SERVICE)

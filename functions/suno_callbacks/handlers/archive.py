@@ -23,7 +23,8 @@ from suno_callbacks.logic.archive import Archiver, settle_stage
 from suno_callbacks.logic.url_policy import UrlPolicy
 from suno_callbacks.models.messages import ArchiveRequest
 from suno_callbacks.models.settings import ArchiveSettings, load_settings
-from suno_callbacks.observability import logger, metrics, tracer
+from suno_callbacks.observability import logger, metrics
+from suno_callbacks.tracing import tracer
 
 # A batch whose records all failed is answered like any other (every record reported), not raised.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

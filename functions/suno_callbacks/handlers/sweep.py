@@ -12,7 +12,8 @@ from suno_callbacks.dal.queue import ArchiveQueue
 from suno_callbacks.dal.sweep_store import SweepStore
 from suno_callbacks.logic.sweep import SweepWindow, sweep
 from suno_callbacks.models.settings import SweepSettings, load_settings
-from suno_callbacks.observability import TASKS_NEAR_EXPIRY, TASKS_REQUEUED, logger, metrics, tracer
+from suno_callbacks.observability import TASKS_NEAR_EXPIRY, TASKS_REQUEUED, logger, metrics
+from suno_callbacks.tracing import tracer
 
 
 @logger.inject_lambda_context

@@ -52,7 +52,8 @@ Timestamp = Annotated[str | None, BeforeValidator(_epoch_ms_to_iso)]
 class ProviderModel(BaseModel):
     """Base of every provider shape: camelCase keys map to the snake_case field, unknown keys are kept."""
 
-    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+    # Built on first use: a function instance only pays for the shapes of the kinds it receives.
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod

@@ -92,6 +92,8 @@ class NormalisedCallback(BaseModel):
 class StageRecord(BaseModel):
     """The stored stage item (pk TASK#<task_id>, sk STAGE#<stage>): one per (task, stage)."""
 
+    model_config = ConfigDict(defer_build=True)  # read by archive and readers, never by ingest
+
     task_id: str
     kind: Kind
     stage: Stage
