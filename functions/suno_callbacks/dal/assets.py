@@ -10,9 +10,7 @@ from typing import Any
 
 from suno_callbacks.dal import keys
 from suno_callbacks.dal.dynamo import to_item, to_value
-
-# `_call` is records.py's SDK-error translation, shared so that both modules answer the same way.
-from suno_callbacks.dal.records import ConditionFailed, RecordStore, _call
+from suno_callbacks.dal.records import ConditionFailed, RecordStore, call_dynamodb
 from suno_callbacks.models.events import Asset, EventName, Outcome
 
 
@@ -38,7 +36,7 @@ class AssetStore:
             **asset.model_dump(mode="json"),
         }
         try:
-            _call(
+            call_dynamodb(
                 lambda: self.records.dynamodb.put_item(
                     TableName=self.records.table_name,
                     Item=to_item(values),
@@ -77,7 +75,7 @@ class AssetStore:
         """Mark the task item settled (`outcome`, `notified_at`): the sweep re-queues tasks without it."""
         # No task item (ingest writes it first) means nothing to mark.
         with suppress(ConditionFailed):
-            _call(
+            call_dynamodb(
                 lambda: self.records.dynamodb.update_item(
                     TableName=self.records.table_name,
                     Key={keys.PK: {"S": keys.task_pk(task_id)}, keys.SK: {"S": keys.TASK_SK}},

@@ -40,7 +40,8 @@ def decompress(stored: bytes) -> bytes:
     return zlib.decompress(stored)
 
 
-def _call(operation: Callable[[], T]) -> T:
+def call_dynamodb(operation: Callable[[], T]) -> T:
+    """Run one DynamoDB call; a failed condition is `ConditionFailed`, any other failure a domain error."""
     try:
         return operation()
     except ClientError as error:
@@ -71,7 +72,7 @@ class RecordStore:
 
     def put_new(self, values: dict[str, Any]) -> None:
         """Put an item that must not exist yet; `ConditionFailed` carries the existing one."""
-        _call(
+        call_dynamodb(
             lambda: self.dynamodb.put_item(
                 TableName=self.table_name,
                 Item=to_item(values),
@@ -115,7 +116,7 @@ class RecordStore:
             sets.append("expires_at = :expires_at")
             values[":expires_at"] = expires_at
         try:
-            _call(
+            call_dynamodb(
                 lambda: self.dynamodb.update_item(
                     TableName=self.table_name,
                     Key=self._key(keys.task_pk(task_id), keys.TASK_SK),
@@ -131,7 +132,7 @@ class RecordStore:
 
     def count_duplicate(self, *, pk: str, sk: str, now: str) -> dict[str, Any]:
         """Count one more delivery of an existing item; returns the item as it is now."""
-        response = _call(
+        response = call_dynamodb(
             lambda: self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key=self._key(pk, sk),
@@ -146,7 +147,7 @@ class RecordStore:
     def claim_enqueue(self, *, task_id: str, stage: Stage, now_epoch: int, lease_until: int) -> bool:
         """Take the right to (re-)enqueue a stage nobody queued, unless another attempt holds the lease."""
         try:
-            _call(
+            call_dynamodb(
                 lambda: self.dynamodb.update_item(
                     TableName=self.table_name,
                     Key=self._key(keys.task_pk(task_id), keys.stage_sk(stage)),
@@ -163,7 +164,7 @@ class RecordStore:
         return True
 
     def mark_queued(self, *, task_id: str, stage: Stage, now: str) -> None:
-        _call(
+        call_dynamodb(
             lambda: self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key=self._key(keys.task_pk(task_id), keys.stage_sk(stage)),
@@ -174,7 +175,7 @@ class RecordStore:
 
     def release_enqueue(self, *, task_id: str, stage: Stage) -> None:
         """Give the enqueue lease back after a failed send, so that the provider's retry can claim it."""
-        _call(
+        call_dynamodb(
             lambda: self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key=self._key(keys.task_pk(task_id), keys.stage_sk(stage)),
@@ -186,7 +187,7 @@ class RecordStore:
     # --- reads ----------------------------------------------------------------------------------------
 
     def get(self, pk: str, sk: str) -> dict[str, Any] | None:
-        response = _call(
+        response = call_dynamodb(
             lambda: self.dynamodb.get_item(
                 TableName=self.table_name, Key=self._key(pk, sk), ConsistentRead=True
             )
@@ -214,7 +215,7 @@ class RecordStore:
             page_args = dict(kwargs, TableName=self.table_name)
             if start:
                 page_args["ExclusiveStartKey"] = start
-            response = _call(lambda args=page_args: self.dynamodb.query(**args))  # type: ignore[misc]
+            response = call_dynamodb(lambda args=page_args: self.dynamodb.query(**args))  # type: ignore[misc]
             yield from (from_item(item) for item in response.get("Items", []))
             start = response.get("LastEvaluatedKey")
             if not start:
