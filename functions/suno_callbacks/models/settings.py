@@ -99,3 +99,23 @@ SettingsT = TypeVar("SettingsT", bound=_FromEnvironment)
 def load_settings(model: type[SettingsT]) -> SettingsT:
     """Parse the environment into `model` once per process (a missing variable fails loudly)."""
     return model.model_validate(dict(os.environ))
+
+
+class ReaderSettings(_FromEnvironment):
+    """What other services (the reader API) and the CLI need: the table and bucket to read, and, to make
+    callback URLs, the API's base URL and the signing secret."""
+
+    table_name: str = Field(alias=f"{PREFIX}TABLE", min_length=1)
+    bucket_name: str = Field(alias=f"{PREFIX}BUCKET", min_length=1)
+    # The API's root, `https://{api}.execute-api.{region}.amazonaws.com/` (the stack's `CallbackBaseUrl`
+    # without its `/callbacks`); callback URLs are `{base_url}/callbacks/{kind}?…`.
+    base_url: str | None = Field(default=None, alias=f"{PREFIX}BASE_URL")
+    secret_id: str | None = Field(default=None, alias=f"{PREFIX}SECRET_ID")
+
+
+class CliSettings(ReaderSettings):
+    """The reader's settings plus the queues and the topic, for the operator commands of the CLI."""
+
+    queue_url: str | None = Field(default=None, alias=f"{PREFIX}QUEUE_URL")
+    dlq_url: str | None = Field(default=None, alias=f"{PREFIX}DLQ_URL")
+    topic_arn: str | None = Field(default=None, alias=f"{PREFIX}TOPIC_ARN")

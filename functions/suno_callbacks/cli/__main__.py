@@ -1,0 +1,3 @@
+from suno_callbacks.cli.commands import main
+
+raise SystemExit(main())

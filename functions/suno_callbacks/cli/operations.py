@@ -1,0 +1,178 @@
+"""Operator actions: list and replay quarantined callbacks, move the DLQ's messages back.
+
+Replay records a quarantined body the way ingest would have (same normalisation, same conditional
+writes, same queueing), once the model that refused it is fixed; it does not authenticate again, since
+the body was authenticated when it arrived. The quarantine item is kept, marked `replayed_at`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
+
+from suno_callbacks.cli.config import require
+from suno_callbacks.dal import keys
+from suno_callbacks.dal.aws import client
+from suno_callbacks.dal.bodies import BodyStore
+from suno_callbacks.dal.dynamo import from_item, to_value
+from suno_callbacks.dal.queue import ArchiveQueue
+from suno_callbacks.dal.records import RecordStore, decompress
+from suno_callbacks.errors import StoreUnavailable
+
+# The recorder is ingest's own sequence of writes; replay must not have a second one.
+from suno_callbacks.logic.ingest import Clock, _Recorder
+from suno_callbacks.logic.normalise import InvalidCallback, normalise_callback
+from suno_callbacks.models.kinds import Kind
+from suno_callbacks.models.settings import PREFIX, CliSettings, IngestSettings
+
+
+class QuarantinedCallback(BaseModel):
+    """A quarantine item as `quarantine --json` prints it."""
+
+    quarantine_id: str
+    kind: Kind
+    ref: str | None = None
+    reason: str
+    received_at: str
+    body_bytes: int
+    duplicates: int = 0
+    replayed_at: str | None = None
+    replay_task_id: str | None = None
+
+
+class ReplayResult(BaseModel):
+    quarantine_id: str
+    answer: str  # received, duplicate (already recorded), or quarantined (still refused)
+    task_id: str | None = None
+    reason: str | None = None
+
+
+def list_quarantine(settings: CliSettings) -> list[QuarantinedCallback]:
+    """Newest first, from the `by-kind-time` index (partition `quarantine`)."""
+    return [QuarantinedCallback.model_validate(item) for item in _quarantine_items(settings)]
+
+
+def replay(settings: CliSettings, *, ids: list[str]) -> list[ReplayResult]:
+    """Replay the given quarantine ids, or every one not yet replayed."""
+    ingest_settings = IngestSettings.model_validate(
+        {
+            f"{PREFIX}TABLE": settings.table_name,
+            f"{PREFIX}BUCKET": settings.bucket_name,
+            f"{PREFIX}QUEUE_URL": require(settings.queue_url, "QUEUE_URL"),
+            # Not used by the recorder (no authentication on replay), required by the model.
+            f"{PREFIX}SECRET_ID": settings.secret_id or "-",
+        }
+    )
+    store = RecordStore(settings.table_name)
+    bodies = BodyStore(settings.bucket_name)
+    chosen = [
+        item
+        for item in _quarantine_items(settings)
+        if (item["quarantine_id"] in ids if ids else "replayed_at" not in item)
+    ]
+    results = []
+    for item in chosen:
+        result = _replay_one(item, ingest_settings, store, bodies)
+        results.append(result)
+        if result.answer != "quarantined":
+            _mark_replayed(store, item["quarantine_id"], result.task_id)
+    return results
+
+
+def redrive(dlq_url: str, queue_url: str, *, on_progress: Callable[[int, int], None]) -> int:
+    """Move every message of the DLQ to the archive queue (send, then delete); returns how many."""
+    sqs = client("sqs")
+    try:
+        total = int(
+            sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])[
+                "Attributes"
+            ]["ApproximateNumberOfMessages"]
+        )
+        moved = 0
+        on_progress(moved, total)
+        while True:
+            messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+                "Messages", []
+            )
+            if not messages:
+                return moved
+            entries = [{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(messages)]
+            sent = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Successful", [])
+            done = [messages[int(s["Id"])] for s in sent]
+            if done:
+                sqs.delete_message_batch(
+                    QueueUrl=dlq_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
+            moved += len(done)
+            on_progress(moved, total)
+    except (ClientError, BotoCoreError) as error:
+        raise StoreUnavailable(f"SQS {type(error).__name__}: {error}") from error
+
+
+def _replay_one(
+    item: dict[str, Any], settings: IngestSettings, store: RecordStore, bodies: BodyStore
+) -> ReplayResult:
+    quarantine_id = item["quarantine_id"]
+    body = _body(item, bodies)
+    try:
+        callback = normalise_callback(Kind(item["kind"]), json.loads(body))
+    except (ValueError, InvalidCallback) as refused:
+        reason = refused.reason if isinstance(refused, InvalidCallback) else "body is not JSON"
+        return ReplayResult(quarantine_id=quarantine_id, answer="quarantined", reason=reason)
+    recorder = _Recorder(settings, store, ArchiveQueue(settings.queue_url), bodies, Clock.now())
+    result = recorder.record(callback, item.get("ref"), body)
+    return ReplayResult(quarantine_id=quarantine_id, answer=result.answer.value, task_id=result.task_id)
+
+
+def _body(item: dict[str, Any], bodies: BodyStore) -> bytes:
+    if "raw_body" in item:
+        return decompress(item["raw_body"])
+    try:
+        stored: bytes = bodies.s3.get_object(Bucket=bodies.bucket_name, Key=item["raw_body_s3_key"])[
+            "Body"
+        ].read()
+    except (ClientError, BotoCoreError) as error:
+        raise StoreUnavailable(f"S3 {type(error).__name__}: {error}") from error
+    return stored
+
+
+def _mark_replayed(store: RecordStore, quarantine_id: str, task_id: str | None) -> None:
+    values = {":now": to_value(Clock.now().iso)}
+    expression = "SET replayed_at = :now"
+    if task_id:
+        values[":task"] = to_value(task_id)
+        expression += ", replay_task_id = :task"
+    try:
+        store.dynamodb.update_item(
+            TableName=store.table_name,
+            Key={keys.PK: {"S": keys.quarantine_pk(quarantine_id)}, keys.SK: {"S": keys.QUARANTINE_SK}},
+            UpdateExpression=expression,
+            ExpressionAttributeValues=values,
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise StoreUnavailable(f"DynamoDB {type(error).__name__}: {error}") from error
+
+
+def _quarantine_items(settings: CliSettings) -> list[dict[str, Any]]:
+    request: dict[str, Any] = {
+        "TableName": settings.table_name,
+        "IndexName": keys.BY_KIND_TIME_INDEX,
+        "KeyConditionExpression": "kind_key = :q",
+        "ExpressionAttributeValues": {":q": {"S": keys.QUARANTINE_KIND_KEY}},
+        "ScanIndexForward": False,
+    }
+    items: list[dict[str, Any]] = []
+    try:
+        while True:
+            page = client("dynamodb").query(**request)
+            items += [from_item(i) for i in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                return items
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    except (ClientError, BotoCoreError) as error:
+        raise StoreUnavailable(f"DynamoDB {type(error).__name__}: {error}") from error

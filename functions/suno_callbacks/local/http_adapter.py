@@ -1,0 +1,153 @@
+"""A real HTTP listener in front of the ingest handler: HTTP request -> API Gateway HTTP API event
+(payload format 2.0) -> `lambda_handler` -> HTTP response.
+
+Like the HTTP API, it routes only `POST /callbacks/{kind}` to the function and answers anything else
+404 itself; bodies over API Gateway's 10 MB payload limit get 413 without reaching the function.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from suno_callbacks.local.runtime import Handler, LambdaRuntime
+from suno_callbacks.logic.signing import CALLBACKS_PATH
+
+ROUTE_KEY = f"POST {CALLBACKS_PATH}/{{kind}}"
+API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+def http_api_event(
+    *, method: str, target: str, headers: dict[str, str], body: bytes, source_ip: str, kind: str
+) -> dict[str, Any]:
+    """The event API Gateway sends for a request to `target` (path and query)."""
+    parts = urlsplit(target)
+    query: dict[str, str] = {}
+    # API Gateway joins repeated parameters with commas.
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    now = datetime.now(UTC)
+    try:
+        body_text, encoded = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        body_text, encoded = base64.b64encode(body).decode(), True
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": ROUTE_KEY,
+        "rawPath": parts.path,
+        "rawQueryString": parts.query,
+        "headers": {name.lower(): value for name, value in headers.items()},
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": headers.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": parts.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get("user-agent", ""),
+            },
+            "requestId": f"local-{now.timestamp():.6f}",
+            "routeKey": ROUTE_KEY,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "pathParameters": {"kind": kind},
+        "isBase64Encoded": encoded,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if body:
+        event["body"] = body_text
+    return event
+
+
+def callback_kind(method: str, path: str) -> str | None:
+    """The `{kind}` segment when the request matches the API's one route, else None."""
+    prefix = f"{CALLBACKS_PATH}/"
+    if method != "POST" or not path.startswith(prefix):
+        return None
+    segment = path[len(prefix) :]
+    return unquote(segment) if segment and "/" not in segment else None
+
+
+class IngestServer:
+    """`ThreadingHTTPServer` on 127.0.0.1 that hands each callback to `handler` through `runtime`."""
+
+    def __init__(self, handler: Handler, runtime: LambdaRuntime, port: int = 0) -> None:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _request_handler(handler, runtime))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="ingest-http", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+
+def _request_handler(handler: Handler, runtime: LambdaRuntime) -> type[BaseHTTPRequestHandler]:
+    class CallbackRequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the handler logs what matters."""
+
+        def do_POST(self) -> None:
+            self._answer("POST")
+
+        def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_PUT(self) -> None:
+            self._answer("PUT")
+
+        def _answer(self, method: str) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            if length > API_GATEWAY_MAX_BODY_BYTES:
+                self.close_connection = True
+                self._send(
+                    413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}'
+                )
+                return
+            body = self.rfile.read(length) if length else b""
+            kind = callback_kind(method, urlsplit(self.path).path)
+            if kind is None:
+                self._send(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
+                return
+            event = http_api_event(
+                method=method,
+                target=self.path,
+                headers=dict(self.headers.items()),
+                body=body,
+                source_ip=self.client_address[0],
+                kind=kind,
+            )
+            response = runtime.invoke(handler, event, "ingest")
+            payload = response.get("body") or ""
+            data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
+            self._send(int(response["statusCode"]), response.get("headers") or {}, data)
+
+        def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() != "content-length":
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return CallbackRequestHandler

@@ -1,0 +1,167 @@
+"""Local-mode tests: `suno-callbacks local` as a user runs it, and media served from 127.0.0.1."""
+
+from __future__ import annotations
+
+import copy
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXTURES, load_fixture
+
+SECRET = "local-test-secret-0123456789abcdef0123456789ab"
+READY_LINE = "Task events are appended to"
+
+
+@dataclass
+class MediaServer:
+    port: int
+    files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+
+    def serve(self, path: str, body: bytes, content_type: str) -> str:
+        self.files[path] = (body, content_type)
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@pytest.fixture
+def media_server() -> Iterator[MediaServer]:
+    server = MediaServer(port=0)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path not in server.files:
+                self.send_error(404)
+                return
+            body, content_type = server.files[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    server.port = httpd.server_address[1]
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield server
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class LocalMode:
+    """A running `suno-callbacks local`, read from what it printed."""
+
+    process: subprocess.Popen[str]
+    banner: list[str]
+    events_file: Path
+
+    @property
+    def exports(self) -> dict[str, str]:
+        pairs = (line.strip().removeprefix("export ").split("=", 1) for line in self.banner)
+        return {name: value.strip("'") for name, value in (p for p in pairs if len(p) == 2) if name.isupper()}
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run the CLI in "a second shell" that pasted the export lines."""
+        env = {**clean_environment(), **self.exports}
+        return subprocess.run(
+            [sys.executable, "-m", "suno_callbacks.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+
+def clean_environment() -> dict[str, str]:
+    """This interpreter's environment without anything that could point at real AWS."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "SUNO_CALLBACKS_")) or k == "AWS_DEFAULT_REGION"
+    }
+
+
+@pytest.fixture
+def local_mode(tmp_path: Path) -> Iterator[LocalMode]:
+    events_file = tmp_path / "events.jsonl"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "suno_callbacks.cli",
+            "local",
+            "--port",
+            str(free_port()),
+            "--allow-media-host",
+            "127.0.0.1",
+            "--events-file",
+            str(events_file),
+        ],
+        env={**clean_environment(), "SUNO_CALLBACKS_SECRET": SECRET, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    banner: list[str] = []
+    deadline = time.monotonic() + 30
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        banner.append(line)
+        if line.startswith(READY_LINE):
+            break
+    else:
+        process.kill()
+    if not banner or not banner[-1].startswith(READY_LINE):
+        process.kill()
+        pytest.fail("local mode did not start:\n" + "".join(banner))
+    # Keep reading what it prints, so that a full pipe never blocks it.
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True).start()
+    yield LocalMode(process, banner, events_file)
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def seed_track_callbacks(media: MediaServer) -> list[dict[str, Any]]:
+    """Seed 000 (upload-extend) played as text -> first -> complete, its media on 127.0.0.1."""
+    complete = load_fixture(FIXTURES / "seeds" / "upload-extend.seed-000.json")
+    complete["data"]["task_id"] = "local-e2e-song"
+    track = complete["data"]["data"][0]
+    track["audio_url"] = media.serve("/song.mp3", b"ID3" + bytes(range(256)) * 64, "audio/mpeg")
+    track["image_url"] = media.serve("/cover.jpeg", b"\xff\xd8\xff" + b"j" * 2048, "image/jpeg")
+    for name in ("source_audio_url", "source_image_url", "stream_audio_url", "source_stream_audio_url"):
+        del track[name]
+    text = {
+        "code": 200,
+        "msg": "Text generation completed.",
+        "data": {"callbackType": "text", "task_id": "local-e2e-song", "data": []},
+    }
+    first = copy.deepcopy(complete)
+    first["data"]["callbackType"] = "first"
+    first["msg"] = "First track generated successfully."
+    return [text, first, complete]
