@@ -24,6 +24,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+run: $(STAMP) ## local mode: moto server, the real handlers, callbacks on http://127.0.0.1:8787
+	$(BIN)/suno-callbacks local $(ARGS)
+
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
