@@ -24,10 +24,10 @@ from suno_callbacks.dal.records import RecordStore, decompress
 from suno_callbacks.errors import StoreUnavailable
 
 # The recorder is ingest's own sequence of writes; replay must not have a second one.
-from suno_callbacks.logic.ingest import Clock, _Recorder
+from suno_callbacks.logic.ingest import Clock, Recorder
 from suno_callbacks.logic.normalise import InvalidCallback, normalise_callback
 from suno_callbacks.models.kinds import Kind
-from suno_callbacks.models.settings import PREFIX, CliSettings, IngestSettings
+from suno_callbacks.models.settings import DEFAULT_ENQUEUE_LEASE_SECONDS, CliSettings
 
 
 class QuarantinedCallback(BaseModel):
@@ -58,17 +58,14 @@ def list_quarantine(settings: CliSettings) -> list[QuarantinedCallback]:
 
 def replay(settings: CliSettings, *, ids: list[str]) -> list[ReplayResult]:
     """Replay the given quarantine ids, or every one not yet replayed."""
-    ingest_settings = IngestSettings.model_validate(
-        {
-            f"{PREFIX}TABLE": settings.table_name,
-            f"{PREFIX}BUCKET": settings.bucket_name,
-            f"{PREFIX}QUEUE_URL": require(settings.queue_url, "QUEUE_URL"),
-            # Not used by the recorder (no authentication on replay), required by the model.
-            f"{PREFIX}SECRET_ID": settings.secret_id or "-",
-        }
+    recorder = Recorder(
+        store=RecordStore(settings.table_name),
+        queue=ArchiveQueue(require(settings.queue_url, "QUEUE_URL")),
+        bodies=BodyStore(settings.bucket_name),
+        clock=Clock.now(),
+        record_ttl_days=settings.record_ttl_days,
+        enqueue_lease_seconds=DEFAULT_ENQUEUE_LEASE_SECONDS,
     )
-    store = RecordStore(settings.table_name)
-    bodies = BodyStore(settings.bucket_name)
     chosen = [
         item
         for item in _quarantine_items(settings)
@@ -76,10 +73,10 @@ def replay(settings: CliSettings, *, ids: list[str]) -> list[ReplayResult]:
     ]
     results = []
     for item in chosen:
-        result = _replay_one(item, ingest_settings, store, bodies)
+        result = _replay_one(item, recorder)
         results.append(result)
         if result.answer != "quarantined":
-            _mark_replayed(store, item["quarantine_id"], result.task_id)
+            _mark_replayed(recorder.store, item["quarantine_id"], result.task_id)
     return results
 
 
@@ -114,17 +111,14 @@ def redrive(dlq_url: str, queue_url: str, *, on_progress: Callable[[int, int], N
         raise StoreUnavailable(f"SQS {type(error).__name__}: {error}") from error
 
 
-def _replay_one(
-    item: dict[str, Any], settings: IngestSettings, store: RecordStore, bodies: BodyStore
-) -> ReplayResult:
+def _replay_one(item: dict[str, Any], recorder: Recorder) -> ReplayResult:
     quarantine_id = item["quarantine_id"]
-    body = _body(item, bodies)
+    body = _body(item, recorder.bodies)
     try:
         callback = normalise_callback(Kind(item["kind"]), json.loads(body))
     except (ValueError, InvalidCallback) as refused:
         reason = refused.reason if isinstance(refused, InvalidCallback) else "body is not JSON"
         return ReplayResult(quarantine_id=quarantine_id, answer="quarantined", reason=reason)
-    recorder = _Recorder(settings, store, ArchiveQueue(settings.queue_url), bodies, Clock.now())
     result = recorder.record(callback, item.get("ref"), body)
     return ReplayResult(quarantine_id=quarantine_id, answer=result.answer.value, task_id=result.task_id)
 

@@ -138,7 +138,14 @@ def receive_callback(
         request, kind, payload=payload, signing_keys=signing_keys, settings=settings, clock=clock
     )
 
-    recorder = _Recorder(settings, store, queue, bodies, clock)
+    recorder = Recorder(
+        store=store,
+        queue=queue,
+        bodies=bodies,
+        clock=clock,
+        record_ttl_days=settings.record_ttl_days,
+        enqueue_lease_seconds=settings.enqueue_lease_seconds,
+    )
     if parse_error is not None:
         return recorder.quarantine(kind, ref, request.body, parse_error)
     try:
@@ -195,24 +202,29 @@ def _task_id_for_signature(payload: Any) -> str | None:
     return next((str(c) for c in candidates if isinstance(c, str | int) and str(c)), None)
 
 
-class _Recorder:
-    """The writes of one callback, in the order that lets a retry finish what a failure left."""
+class Recorder:
+    """The writes of one authenticated callback, in the order that lets a retry finish what a failure left.
+
+    Ingest uses it for every request; `suno-callbacks replay` uses it for quarantined bodies that the
+    model now understands, so that both write exactly the same records.
+    """
 
     def __init__(
         self,
-        settings: IngestSettings,
+        *,
         store: RecordStore,
         queue: ArchiveQueue,
         bodies: BodyStore,
         clock: Clock,
+        record_ttl_days: int,
+        enqueue_lease_seconds: int,
     ) -> None:
-        self.settings = settings
-        self.bodies = bodies
         self.store = store
         self.queue = queue
+        self.bodies = bodies
         self.clock = clock
-        ttl_days = settings.record_ttl_days
-        self.expires_at = clock.epoch + ttl_days * _DAY_SECONDS if ttl_days else None
+        self.enqueue_lease_seconds = enqueue_lease_seconds
+        self.expires_at = clock.epoch + record_ttl_days * _DAY_SECONDS if record_ttl_days else None
 
     def record(self, callback: NormalisedCallback, ref: str | None, body: bytes) -> IngestResult:
         body_sha256 = hashlib.sha256(body).hexdigest()
@@ -288,7 +300,7 @@ class _Recorder:
         )
 
     def _lease_until(self) -> int:
-        return self.clock.epoch + self.settings.enqueue_lease_seconds
+        return self.clock.epoch + self.enqueue_lease_seconds
 
     def _claim_enqueue(self, callback: NormalisedCallback) -> bool:
         return self.store.claim_enqueue(

@@ -28,6 +28,9 @@ DEFAULT_MEDIA_HOSTS = (
 )
 
 
+DEFAULT_ENQUEUE_LEASE_SECONDS = 30
+
+
 class _FromEnvironment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
@@ -49,7 +52,9 @@ class IngestSettings(StoreSettings):
     )
     # A stage written but not yet queued is re-queued by a redelivery only after this lease, so that
     # concurrent duplicates of a callback give one message.
-    enqueue_lease_seconds: int = Field(default=30, ge=0, alias=f"{PREFIX}ENQUEUE_LEASE_SECONDS")
+    enqueue_lease_seconds: int = Field(
+        default=DEFAULT_ENQUEUE_LEASE_SECONDS, ge=0, alias=f"{PREFIX}ENQUEUE_LEASE_SECONDS"
+    )
 
 
 class ArchiveSettings(StoreSettings):
@@ -101,12 +106,10 @@ def load_settings(model: type[SettingsT]) -> SettingsT:
     return model.model_validate(dict(os.environ))
 
 
-class ReaderSettings(_FromEnvironment):
+class ReaderSettings(StoreSettings):
     """What other services (the reader API) and the CLI need: the table and bucket to read, and, to make
     callback URLs, the API's base URL and the signing secret."""
 
-    table_name: str = Field(alias=f"{PREFIX}TABLE", min_length=1)
-    bucket_name: str = Field(alias=f"{PREFIX}BUCKET", min_length=1)
     # The API's root, `https://{api}.execute-api.{region}.amazonaws.com/` (the stack's `CallbackBaseUrl`
     # without its `/callbacks`); callback URLs are `{base_url}/callbacks/{kind}?…`.
     base_url: str | None = Field(default=None, alias=f"{PREFIX}BASE_URL")
