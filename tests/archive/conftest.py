@@ -131,8 +131,8 @@ def _handler_for(server: MediaServer) -> type[BaseHTTPRequestHandler]:
 
         def _write_body(self, path: str, route: Route) -> None:
             limit = route.size if route.cut_after is None else min(route.cut_after, route.size)
-            while server.sent[path] < limit:
-                offset = server.sent[path]
+            offset = 0  # each request gets the whole body; `sent` counts across requests
+            while offset < limit:
                 size = min(len(PATTERN), limit - offset)
                 chunk = (
                     PATTERN[:size]
@@ -140,6 +140,7 @@ def _handler_for(server: MediaServer) -> type[BaseHTTPRequestHandler]:
                     else route.body[offset : offset + size]
                 )
                 self.wfile.write(chunk)
+                offset += size
                 server.sent[path] += size
             if route.cut_after is not None:
                 # A reset, not a clean close: the peer sees the connection die mid-body.

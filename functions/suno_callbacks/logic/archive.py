@@ -278,9 +278,16 @@ def _notify(stage: StageRecord, archiver: Archiver) -> None:
     """Publish the outcome (terminal stage) or progress, unless it was already notified."""
     task_items = archiver.records.query_task(stage.task_id)
     by_sk = {item[keys.SK]: item for item in task_items}
-    if by_sk.get(keys.OUTCOME_SK, {}).get("notified_at"):
-        return  # the task's outcome is out: a late or repeated stage announces nothing more
     task = by_sk.get(keys.TASK_SK, {})
+    notified = by_sk.get(keys.OUTCOME_SK, {})
+    if notified.get("notified_at"):
+        # The task's outcome is out: a late or repeated stage announces nothing more. If the function
+        # stopped between the completion item and the task's `outcome`, this redelivery finishes it.
+        if task and not task.get("outcome"):
+            archiver.assets.set_task_outcome(
+                stage.task_id, Outcome(notified["status"]), now=str(notified["notified_at"])
+            )
+        return
     assets = archiver.assets.task_assets(task_items)
     if stage.stage.is_terminal:
         if stage.stage is Stage.ERROR:
