@@ -1,0 +1,410 @@
+"""Bad input, property-based (hypothesis): DESIGN §2-§4 hold for inputs nobody wrote down.
+
+- The ingest handler, with arbitrary bodies, headers, paths, methods, encodings and sizes around the limit:
+  no 5xx without an injected fault, no exception escaping, an answer from DESIGN §4's table, and nothing
+  stored (no item, no object, no message) unless the request was authenticated.
+- The normaliser, with the provider payloads of `tests/fixtures` mutated along the drift classes of
+  DESIGN §2: a drift that does not change the meaning does not change the result; `msg` never matters; a
+  non-200 `code` is always `error`; and any mutation at all gives a result or `InvalidCallback`, never
+  another exception.
+
+Reproducible: `derandomize=True` (the same examples on every run, no example database). Set
+`PROOF_EXAMPLES` to a multiple (e.g. 10) for a longer search.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as note_event
+from hypothesis import strategies as st
+
+from suno_callbacks.dal.aws import client
+from suno_callbacks.logic.normalise import InvalidCallback, normalise_callback
+from suno_callbacks.models.callbacks import snake_case
+from suno_callbacks.models.kinds import Kind, Stage
+from suno_callbacks.models.records import NormalisedCallback
+from tests.conftest import fixture_files, kind_of_fixture, load_fixture
+from tests.ingest.conftest import http_event, invoke, signed_path
+from tests.proof.conftest import BUCKET, TABLE, Pipeline
+
+SCALE = int(os.environ.get("PROOF_EXAMPLES", "1"))
+LIMIT = 256 * 1024  # the default body limit
+
+
+def bounded(examples: int) -> settings:
+    return settings(
+        max_examples=examples * SCALE,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        # One moto per test, shared by its examples: each example compares what is stored before and after.
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
+FIXTURES: list[tuple[Kind, dict[str, Any]]] = [
+    (Kind(kind_of_fixture(path)), load_fixture(path))
+    for path in fixture_files("examples") + fixture_files("seeds")
+]
+
+json_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53), 2**53),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=40),
+)
+json_values = st.recursive(
+    json_leaves,
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+# --- the ingest handler ---------------------------------------------------------------------------------
+
+
+def stored(pipeline: Pipeline) -> tuple[int, int, int]:
+    """(table items, objects, queued messages): what an unauthenticated request must not change."""
+    items = client("dynamodb").scan(TableName=TABLE, Select="COUNT")["Count"]
+    objects = client("s3").list_objects_v2(Bucket=BUCKET).get("KeyCount", 0)
+    attributes = client("sqs").get_queue_attributes(
+        QueueUrl=pipeline.queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return items, objects, sum(int(v) for v in attributes.values())
+
+
+real_kinds = st.sampled_from([k.value for k in Kind])
+kinds = st.one_of(
+    real_kinds,
+    real_kinds,
+    real_kinds,
+    st.text(alphabet=st.characters(codec="ascii", categories=("L", "N", "P", "S")), min_size=1, max_size=20),
+)
+bodies = st.one_of(
+    st.sampled_from([payload for _, payload in FIXTURES]).map(json.dumps),
+    json_values.map(json.dumps),
+    st.text(max_size=300),
+    st.binary(max_size=300),
+    st.sampled_from([LIMIT - 1, LIMIT, LIMIT + 1, 3 * LIMIT]).map(lambda n: b"{" + b" " * (n - 2) + b"}"),
+)
+header_names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-ABCXYZ", min_size=1, max_size=20)
+headers = st.dictionaries(
+    st.one_of(header_names, st.sampled_from(["X-Webhook-Timestamp", "X-Webhook-Signature", "Content-Type"])),
+    st.text(alphabet=st.characters(codec="latin-1", exclude_categories=("Cc",)), max_size=60),
+    max_size=5,
+)
+auth_modes = st.sampled_from(
+    ["signed", "signed", "signed-with-ref", "signed-with-ref", "unsigned", "wrong-kind", "forged", "garbled"]
+)
+path_shapes = st.sampled_from(
+    ["/callbacks/{}", "/callbacks/{}", "/callbacks/{}", "/callbacks/{}/", "/callbacks/{}/x", "/{}"]
+)
+
+
+def query_for(mode: str, kind: str, ref: str) -> str:
+    if mode == "unsigned":
+        return ""
+    if mode == "forged":
+        return f"sig={'A' * 43}"
+    if mode == "garbled":
+        return "sig=%ZZ&&ref=&sig="
+    signed_kind = (
+        "music" if mode == "wrong-kind" and kind != "music" else ("video" if mode == "wrong-kind" else kind)
+    )
+    try:
+        return signed_path(signed_kind, ref if mode == "signed-with-ref" else None).split("?", 1)[1]
+    except ValueError:  # not a signable kind or ref: as good as unsigned
+        return ""
+
+
+@bounded(200)
+@given(
+    kind=kinds,
+    mode=auth_modes,
+    ref=st.from_regex(r"\A[A-Za-z0-9._:@~-]{1,20}\Z"),
+    body=bodies,
+    extra_headers=headers,
+    shape=path_shapes,
+    method=st.sampled_from(["POST", "POST", "POST", "POST", "GET", "PUT"]),
+    encode=st.booleans(),
+)
+def test_the_ingest_handler_answers_every_request_and_stores_only_what_is_authenticated(
+    pipeline: Pipeline,
+    kind: str,
+    mode: str,
+    ref: str,
+    body: str | bytes,
+    extra_headers: dict[str, str],
+    shape: str,
+    method: str,
+    encode: bool,
+) -> None:
+    raw = body.encode() if isinstance(body, str) else body
+    query = query_for(mode, kind, ref)
+    path = shape.format(kind) + (f"?{query}" if query else "")
+    event = http_event(path, raw, method=method, headers=extra_headers, base64_encoded=True)
+    if not encode and isinstance(body, str):
+        event = http_event(path, body, method=method, headers=extra_headers)
+    before = stored(pipeline)
+
+    status, answer = invoke(event)  # nothing may escape
+    note_event(f"{status} {answer.get('status', '')}")
+
+    authenticated = (
+        mode in ("signed", "signed-with-ref")
+        and query != ""
+        and kind in {k.value for k in Kind}
+        and shape in ("/callbacks/{}", "/callbacks/{}/")
+        and method == "POST"
+    )
+    assert status in (200, 401, 404, 405, 413), (status, answer)
+    if status == 200:
+        assert authenticated
+        assert answer["status"] in ("received", "duplicate", "quarantined")
+    if not authenticated:
+        assert status != 200
+        assert stored(pipeline) == before, "nothing stored without authentication"
+    elif shape == "/callbacks/{}":
+        assert status == (413 if len(raw) > LIMIT else 200)
+
+
+@bounded(40)
+@given(
+    body=st.binary(min_size=1, max_size=200),
+    extra_headers=headers,
+    signature=st.text(max_size=60),
+    timestamp=st.one_of(st.text(max_size=15), st.integers().map(str)),
+)
+def test_kie_signature_headers_without_the_key_never_authenticate(
+    pipeline: Pipeline, body: bytes, extra_headers: dict[str, str], signature: str, timestamp: str
+) -> None:
+    event = http_event(
+        "/callbacks/music",
+        body,
+        headers={**extra_headers, "x-webhook-signature": signature, "x-webhook-timestamp": timestamp},
+        base64_encoded=True,
+    )
+    before = stored(pipeline)
+
+    status, _ = invoke(event)
+
+    assert status == 401
+    assert stored(pipeline) == before
+
+
+def test_the_generators_signed_requests_really_authenticate(pipeline: Pipeline) -> None:
+    """Otherwise the property above would prove little: its `signed` modes get past authentication."""
+    music = next(payload for kind, payload in FIXTURES if kind is Kind.MUSIC)
+    for mode in ("signed", "signed-with-ref"):
+        query = query_for(mode, "music", "job-1")
+        status, answer = invoke(http_event(f"/callbacks/music?{query}", music))
+        assert (status, answer["status"]) in ((200, "received"), (200, "duplicate"))
+    for mode in ("unsigned", "wrong-kind", "forged", "garbled"):
+        query = query_for(mode, "music", "job-1")
+        assert invoke(http_event(f"/callbacks/music?{query}", music))[0] == 401
+
+
+# --- the normaliser ---------------------------------------------------------------------------------------
+
+
+def canonical(callback: NormalisedCallback, *, without: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The result, without the fields a drift may legitimately change (unknown fields keep their spelling)."""
+    dumped = callback.model_dump(mode="json", exclude={"extra", *without})
+    for item in dumped["items"]:
+        item.pop("extra", None)
+    dumped["media"].sort(key=lambda ref: (ref["item_id"], ref["field"]))  # key order is not meaning
+    return dumped
+
+
+def dict_nodes(tree: Any, *, into_lists: bool = True) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(tree, dict):
+        found.append(tree)
+        for value in tree.values():
+            found += dict_nodes(value, into_lists=into_lists)
+    elif isinstance(tree, list) and into_lists:
+        for value in tree:
+            found += dict_nodes(value, into_lists=into_lists)
+    return found
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def flip_case(data: st.DataObject, payload: dict[str, Any]) -> None:
+    """A snake_case key becomes camelCase or the reverse (never both spellings in one object)."""
+    candidates = [
+        (node, key)
+        for node in dict_nodes(payload)
+        for key in node
+        if isinstance(key, str)
+        and (other := _flip(key)) != key
+        and other not in node
+        and snake_case(other) == snake_case(key)
+    ]
+    if candidates:
+        node, key = data.draw(st.sampled_from(candidates))
+        node[_flip(key)] = node.pop(key)
+
+
+def _flip(key: str) -> str:
+    return _camel(key) if "_" in key else snake_case(key)
+
+
+def numbers_as_strings(data: st.DataObject, payload: dict[str, Any]) -> None:
+    candidates = [
+        (node, key)
+        for node in dict_nodes(payload)
+        for key, value in node.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    ]
+    if candidates:
+        node, key = data.draw(st.sampled_from(candidates))
+        node[key] = repr(node[key])
+
+
+def move_task_id(data: st.DataObject, payload: dict[str, Any]) -> None:
+    inner = payload.get("data")
+    if not isinstance(inner, dict):
+        return
+    for name in ("task_id", "taskId"):
+        if inner.get(name):
+            value = inner.pop(name)
+            where = data.draw(st.sampled_from(["data.task_id", "data.taskId", "task_id"]))
+            (payload if where == "task_id" else inner)[where.removeprefix("data.")] = value
+            return
+
+
+def callback_type_case(data: st.DataObject, payload: dict[str, Any]) -> None:
+    inner = payload.get("data")
+    if isinstance(inner, dict):
+        for name in ("callbackType", "callback_type"):
+            if isinstance(inner.get(name), str):
+                style = data.draw(st.sampled_from([str.upper, str.title, str.lower, lambda s: f" {s} "]))
+                inner[name] = style(inner[name])
+
+
+def add_unknown_field(data: st.DataObject, payload: dict[str, Any]) -> None:
+    """An unknown field on the envelope, on `data`, or on one of `data`'s listed items."""
+    inner = payload.get("data")
+    targets = [payload]
+    if isinstance(inner, dict):
+        targets.append(inner)
+        targets += [v for lst in inner.values() if isinstance(lst, list) for v in lst if isinstance(v, dict)]
+    node = data.draw(st.sampled_from(targets))
+    name = data.draw(st.sampled_from(["proofField", "proof_field_2", "newThing", "x_unknown"]))
+    value = data.draw(json_values.filter(lambda v: not (isinstance(v, str) and v.startswith("http"))))
+    node.setdefault(name, value)
+
+
+PRESERVING = [flip_case, numbers_as_strings, move_task_id, callback_type_case, add_unknown_field]
+
+
+@bounded(300)
+@given(fixture=st.sampled_from(FIXTURES), data=st.data())
+def test_drift_that_keeps_the_meaning_keeps_the_result(
+    fixture: tuple[Kind, dict[str, Any]], data: st.DataObject
+) -> None:
+    kind, original = fixture
+    expected = normalise_callback(kind, original)
+    payload = copy.deepcopy(original)
+    for mutate in data.draw(st.lists(st.sampled_from(PRESERVING), min_size=1, max_size=6)):
+        mutate(data, payload)
+
+    assert canonical(normalise_callback(kind, payload)) == canonical(expected)
+
+
+@bounded(100)
+@given(
+    fixture=st.sampled_from(FIXTURES),
+    msg=st.one_of(
+        st.text(max_size=80), st.none(), st.sampled_from(["failed", "error", "success", "complete"])
+    ),
+)
+def test_msg_never_changes_the_outcome(fixture: tuple[Kind, dict[str, Any]], msg: str | None) -> None:
+    kind, original = fixture
+    payload = {**copy.deepcopy(original), "msg": msg}
+
+    assert canonical(normalise_callback(kind, payload), without=("msg",)) == canonical(
+        normalise_callback(kind, original), without=("msg",)
+    )
+
+
+@bounded(100)
+@given(
+    fixture=st.sampled_from(FIXTURES),
+    code=st.integers(100, 999).filter(lambda c: c != 200),
+    as_text=st.booleans(),
+    callback_type=st.sampled_from(["complete", "COMPLETE", "first", "text", None, "failed"]),
+)
+def test_a_non_200_code_is_always_an_error(
+    fixture: tuple[Kind, dict[str, Any]], code: int, as_text: bool, callback_type: str | None
+) -> None:
+    kind, original = fixture
+    payload = copy.deepcopy(original)
+    payload["code"] = str(code) if as_text else code
+    if isinstance(payload.get("data"), dict) and callback_type is not None:
+        payload["data"]["callbackType"] = callback_type
+
+    assert normalise_callback(kind, payload).stage is Stage.ERROR
+
+
+def _replace_somewhere(data: st.DataObject, payload: dict[str, Any]) -> None:
+    nodes = dict_nodes(payload)
+    node = data.draw(st.sampled_from(nodes))
+    if node:
+        key = data.draw(st.sampled_from(sorted(node, key=str)))
+        action = data.draw(st.sampled_from(["replace", "delete", "null", "empty-list", "empty-string"]))
+        if action == "delete":
+            del node[key]
+        else:
+            node[key] = {
+                "replace": data.draw(json_values),
+                "null": None,
+                "empty-list": [],
+                "empty-string": "",
+            }[action]
+
+
+@bounded(300)
+@given(fixture=st.sampled_from(FIXTURES), data=st.data())
+def test_any_mutation_gives_a_result_or_invalid_callback_and_nothing_else(
+    fixture: tuple[Kind, dict[str, Any]], data: st.DataObject
+) -> None:
+    kind, original = fixture
+    payload = copy.deepcopy(original)
+    for _ in range(data.draw(st.integers(1, 5))):
+        mutate = data.draw(st.sampled_from([*PRESERVING, _replace_somewhere, _replace_somewhere]))
+        mutate(data, payload)
+
+    try:
+        callback = normalise_callback(kind, payload)
+    except InvalidCallback as invalid:
+        assert invalid.reason
+        return
+    assert callback.task_id and len(callback.task_id) <= 200 and callback.task_id.isprintable()
+    assert json.loads(callback.model_dump_json())["kind"] == kind.value
+    assert all(ref.url.strip() for ref in callback.media)
+
+
+@bounded(150)
+@given(kind=st.sampled_from(list(Kind)), payload=json_values)
+def test_arbitrary_json_gives_a_result_or_invalid_callback(kind: Kind, payload: Any) -> None:
+    with contextlib.suppress(InvalidCallback):
+        normalise_callback(kind, payload)
+
+
+def test_the_fixtures_cover_every_kind() -> None:
+    assert {kind for kind, _ in FIXTURES} == set(Kind)
