@@ -47,6 +47,21 @@ METADATA_ADDRESSES = frozenset(
     )
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Ranges that are not globally reachable but that some Python versions' tables call global: DS-Lite and
+# the dummy address (192.0.0.0/29, 192.0.0.8), IPv4-compatible (::/96, deprecated) and IPv4-translated
+# (SIIT) IPv6, the local-use NAT64 prefix (RFC 8215), documentation (3fff::/20) and SRv6 SIDs (5f00::/16).
+_NOT_GLOBAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "192.0.0.0/29",
+        "192.0.0.8/32",
+        "::/96",
+        "::ffff:0:0:0/96",
+        "64:ff9b:1::/48",
+        "3fff::/20",
+        "5f00::/16",
+    )
+)
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -57,7 +72,7 @@ def system_resolver(host: str, port: int) -> list[str]:
 
 def is_public(address: IPAddress) -> bool:
     """A globally routable unicast address, looking through IPv6 forms that embed an IPv4 address."""
-    if address in METADATA_ADDRESSES:
+    if address in METADATA_ADDRESSES or any(address in network for network in _NOT_GLOBAL):
         return False
     if isinstance(address, ipaddress.IPv6Address):
         embedded = [address.ipv4_mapped, address.sixtofour]
