@@ -44,5 +44,15 @@ synth: $(STAMP) $(NODE_STAMP) ## synthesise the stack offline into cdk.out, chec
 deploy: $(STAMP) $(NODE_STAMP) ## deploy to the account and region of your AWS credentials
 	npx cdk deploy --no-notices --require-approval broadening
 
+# Every benchmark, each printing ratios against a baseline measured in the same run; raw outputs in
+# docs/bench/, then docs/results.md and docs/results.png are regenerated from them.
+bench: $(STAMP) ## run the benchmarks and regenerate docs/results.md (takes several minutes)
+	mkdir -p docs/bench
+	$(BIN)/python bench/ingest.py | tee docs/bench/ingest.txt
+	$(BIN)/python bench/archive.py | tee docs/bench/archive.txt
+	$(BIN)/python bench/local_e2e.py | tee docs/bench/local_e2e.txt
+	$(BIN)/python bench/cost.py | tee docs/bench/cost.txt
+	$(BIN)/python bench/report.py
+
 clean:
 	rm -rf $(VENV) cdk.out .build node_modules .pytest_cache .mypy_cache .ruff_cache

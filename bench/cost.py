@@ -96,6 +96,23 @@ def storage_per_million_callbacks_per_month() -> float:
     return gigabytes * PRICE_S3_STANDARD_PER_GB_MONTH
 
 
+# Webhook gateways' list prices per million events, as quoted in the proof issue (not re-checked here):
+# they receive and forward webhooks; they do not archive media, keep records or dedupe per stage.
+GATEWAYS_PER_MILLION = (("Hookdeck", 3.30, 10.00), ("Svix", 100.00, 100.00))
+
+
+def receive_only_per_million_callbacks() -> float:
+    """The receiving part, comparable to a gateway: API, ingest invocation and compute, writes, enqueue."""
+    lambda_ingest = 1e6 * INGEST_SECONDS * INGEST_MEMORY_GB * PRICE_LAMBDA_ARM_PER_GB_SECOND
+    return (
+        PRICE_HTTP_API_PER_MILLION
+        + PRICE_LAMBDA_REQUESTS_PER_MILLION
+        + lambda_ingest
+        + INGEST_WRITE_UNITS * PRICE_DYNAMODB_WRITE_PER_MILLION
+        + INGEST_SEND_MESSAGE * PRICE_SQS_PER_MILLION
+    )
+
+
 def main() -> None:
     print("| per million callbacks | USD |")
     print("|---|---:|")
@@ -103,6 +120,16 @@ def main() -> None:
         print(f"| {line.item} | {line.usd_per_million_callbacks:.2f} |")
     print(f"| **total** | **{total_per_million_callbacks():.2f}** |")
     print(f"\nS3 storage of their media: {storage_per_million_callbacks_per_month():.2f} USD per month kept")
+    total, receive = total_per_million_callbacks(), receive_only_per_million_callbacks()
+    print("\nAgainst webhook gateways' list prices per million events (baseline; ratio = ours / theirs):")
+    print("| per million callbacks | USD | ratio to Hookdeck ($3.30-10) | ratio to Svix ($100) |")
+    print("|---|---:|---:|---:|")
+    for name, usd in (
+        ("suno-callbacks, receive only (API, ingest, stage write, enqueue)", receive),
+        ("suno-callbacks, whole pipeline (media archived, events)", total),
+    ):
+        hookdeck = f"{usd / GATEWAYS_PER_MILLION[0][2]:.2f}-{usd / GATEWAYS_PER_MILLION[0][1]:.2f}"
+        print(f"| {name} | {usd:.2f} | {hookdeck} | {usd / GATEWAYS_PER_MILLION[1][1]:.2f} |")
 
 
 if __name__ == "__main__":
