@@ -6,6 +6,7 @@ Nothing is typed in by hand: each number on the page is read from a benchmark's 
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +24,13 @@ RATIOS = [
         1.3,
         "<=",
     ),
-    ("archive", "peak RSS archiving 1 GiB / 10 MiB", r"peak RSS \d+ MiB / \d+ MiB: ([\d.]+)", 1.2, "<="),
+    (
+        "archive",
+        "peak RSS archiving a large stream / 10 MiB",
+        r"peak RSS \d+ MiB / \d+ MiB: ([\d.]+)",
+        1.2,
+        "<=",
+    ),
     ("archive", "throughput archiving / plain upload_fileobj", r"upload_fileobj: ([\d.]+)", 0.8, ">="),
     ("local_e2e", "ingest over HTTP / bare HTTP server", r"ratio ingest / baseline: ([\d.]+)", None, ""),
     (
@@ -74,7 +81,16 @@ def page() -> str:
         else:
             met = value <= target if direction == "<=" else value >= target
             out.append(f"| {bench} | {what} | {shown} | {direction} {target} | {'yes' if met else 'no'} |")
-    out += ["", "![ratios and cost per million callbacks](results.png)", ""]
+    out += [
+        "",
+        "The local end-to-end numbers measure local mode, not the deployed stack: the handlers, the archive",
+        "worker and moto server (single-threaded) share one Python process, so every AWS call queues behind",
+        "the others. What they prove is correctness under the storm (its output below says whether every",
+        "task has one record per stage and one outcome event); in AWS, ingest scales with Lambda instead.",
+        "",
+        "![ratios and cost per million callbacks](results.png)",
+        "",
+    ]
     if cost_rows():
         out += [
             "## Cost per million callbacks, next to webhook gateways",
@@ -120,7 +136,7 @@ def plot() -> None:
     for bench, what, pattern, target, _ in RATIOS:
         value = ratio(bench, pattern)
         if value is not None and target is not None:
-            labels.append(f"{bench}\n{what.split(' / ')[0]}")
+            labels.append(f"{bench}\n" + textwrap.fill(what.split(" / ")[0], 16))
             values.append(value)
             targets.append(target)
     positions = range(len(values))
