@@ -292,7 +292,9 @@ def main() -> None:
         f"({result.callbacks - result.unique} duplicates, "
         f"{result.tasks} music tasks x 3 stages, shuffled), {result.senders} concurrent senders over HTTP"
     )
-    print(f"    answers: {dict(result.answers)}; HTTP {dict(result.statuses)}")
+    http_statuses = {code: n for code, n in result.statuses.items() if code != -1}
+    retried = result.statuses.get(-1, 0)
+    print(f"    answers: {dict(result.answers)}; HTTP {http_statuses}; resent after a reset: {retried}")
     print(
         f"    events written: {result.events}; "
         f"logical outcomes: {result.logical_outcomes} (tasks: {result.tasks})"
