@@ -12,7 +12,7 @@ import json
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -37,8 +37,9 @@ from suno_callbacks.observability import (
     CALLBACKS_QUARANTINED,
     CALLBACKS_RECEIVED,
     CALLBACKS_UNAUTHORISED,
+    NAMESPACE,
+    SERVICE,
     logger,
-    metrics,
 )
 
 CALLBACKS_PREFIX = "/callbacks/"
@@ -111,9 +112,19 @@ def _refuse(refusal: Exception, segment: str) -> dict[str, Any]:
 
 
 def _count(metric: str, kind: str) -> None:
-    """One callback, counted by kind (only known kinds reach here, so the dimension stays small)."""
-    metrics.add_dimension(name="kind", value=kind)
-    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    """One callback, counted by kind (only known kinds reach here, so the dimension stays small).
+
+    One metric per request, written at once: nothing is left in Powertools' metric set, which is shared
+    by every `Metrics` in the process (in local mode ingest and archive share one).
+    """
+    with single_metric(
+        name=metric,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as one:
+        one.add_dimension(name="kind", value=kind)
 
 
 def _json(status: int, body: dict[str, str], allow: str | None = None) -> dict[str, Any]:
@@ -124,7 +135,6 @@ def _json(status: int, body: dict[str, str], allow: str | None = None) -> dict[s
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
-@metrics.log_metrics
 @event_source(data_class=APIGatewayProxyEventV2)
 def lambda_handler(event: APIGatewayProxyEventV2, context: LambdaContext) -> dict[str, Any]:
     return post_callback(event)
