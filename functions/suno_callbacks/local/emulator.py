@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,11 @@ class MotoServer:
 
     def start(self) -> None:
         self._thread.start()
+        # moto keeps its emulated accounts in this process's memory: a stack started after another one
+        # in the same process must not find the previous stack's table, queues and objects.
+        reset = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
+        with urllib.request.urlopen(reset, timeout=10):  # noqa: S310 - our own loopback server
+            pass
 
     def stop(self) -> None:
         self._server.shutdown()
