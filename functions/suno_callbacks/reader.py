@@ -15,7 +15,7 @@ Scan. Reading needs `dynamodb:Query` on the table and its indexes and `s3:GetObj
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -33,6 +33,7 @@ from suno_callbacks.models.events import Asset
 from suno_callbacks.models.kinds import Kind, Stage
 from suno_callbacks.models.records import Item, StageRecord, TaskRecord
 from suno_callbacks.models.settings import PREFIX, ReaderSettings, load_settings
+from suno_callbacks.timestamps import to_iso
 
 SettingsT = TypeVar("SettingsT", bound=ReaderSettings)
 
@@ -179,7 +180,7 @@ class Reader:
         values: dict[str, Any] = {":p": {"S": value}}
         if since is not None:
             condition += " AND time_key >= :since"
-            values[":since"] = {"S": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+            values[":since"] = {"S": to_iso(since)}
         request: dict[str, Any] = {
             "TableName": self.settings.table_name,
             "IndexName": index,

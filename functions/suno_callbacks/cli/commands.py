@@ -22,6 +22,7 @@ from suno_callbacks.errors import StoreUnavailable
 from suno_callbacks.models.kinds import Kind, Stage
 from suno_callbacks.models.settings import CliSettings
 from suno_callbacks.reader import NotConfigured, Reader, TaskView
+from suno_callbacks.timestamps import from_iso, to_iso
 
 Command = Callable[[argparse.Namespace], int]
 _RELATIVE = re.compile(r"^(\d+)([mhd])$")
@@ -145,7 +146,7 @@ def _tasks(args: argparse.Namespace) -> int:
             for t in reader.find_tasks_by_ref(args.ref)
             if (args.kind is None or t.kind is args.kind)
             and (args.status is None or t.status is args.status)
-            and (args.since is None or t.created_at >= args.since.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+            and (args.since is None or t.created_at >= to_iso(args.since))
         ][: args.limit]
     else:
         found = reader.list_tasks(kind=args.kind, status=args.status, since=args.since, limit=args.limit)
@@ -217,12 +218,11 @@ def _since(text: str) -> datetime:
         amount, unit = match.groups()
         return datetime.now(UTC) - timedelta(**{_UNITS[unit]: int(amount)})
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return from_iso(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a time: use ISO 8601 (2026-11-22T05:00:00Z) or 30m, 12h, 7d"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _task_text(view: TaskView) -> str:

@@ -47,6 +47,7 @@ from suno_callbacks.observability import (
     logger,
     metrics,
 )
+from suno_callbacks.timestamps import from_iso, to_iso
 
 # Namespace of the stable event ids: uuid5(namespace, "<task_id>/outcome" or "<task_id>/progress/<stage>").
 EVENT_ID_NAMESPACE = uuid.UUID("5b0d7c1e-8a52-4c3e-9d1a-6f3b2a9e4c10")
@@ -69,14 +70,6 @@ class StageNotFound(Exception):
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True)
@@ -197,7 +190,7 @@ def _asset_base(
     source_url: str | None,
     archiver: Archiver,
 ) -> dict[str, Any]:
-    expires = parse_iso(stage.received_at) + timedelta(days=archiver.settings.source_retention_days)
+    expires = from_iso(stage.received_at) + timedelta(days=archiver.settings.source_retention_days)
     return {
         "task_id": stage.task_id,
         "kind": stage.kind,
@@ -206,8 +199,8 @@ def _asset_base(
         "media_type": media_type,
         "stage": stage.stage,
         "source_url": source_url,
-        "source_expires_at": iso(expires),
-        "updated_at": iso(archiver.clock()),
+        "source_expires_at": to_iso(expires),
+        "updated_at": to_iso(archiver.clock()),
     }
 
 
@@ -299,7 +292,7 @@ def _notify(stage: StageRecord, archiver: Archiver) -> None:
         name = EventName.FAILED if outcome is Outcome.FAILED else EventName.COMPLETED
         event = _event(stage, name, status=outcome.value, what="outcome", ref=task.get("ref"), assets=assets)
         archiver.topic.publish(event)
-        now = iso(archiver.clock())
+        now = to_iso(archiver.clock())
         archiver.assets.record_notified(
             stage.task_id, keys.OUTCOME_SK, event_id=event.event_id, event=name, status=outcome.value, now=now
         )
@@ -328,7 +321,7 @@ def _notify(stage: StageRecord, archiver: Archiver) -> None:
             event_id=event.event_id,
             event=EventName.PROGRESS,
             status=stage.stage.value,
-            now=iso(archiver.clock()),
+            now=to_iso(archiver.clock()),
         )
 
 
@@ -355,7 +348,7 @@ def _event(
 def _count_archived(stage: StageRecord, size: int, archiver: Archiver) -> None:
     metrics.add_metric(name=ASSETS_ARCHIVED, unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=ARCHIVED_BYTES, unit=MetricUnit.Bytes, value=size)
-    waited = (archiver.clock() - parse_iso(stage.received_at)).total_seconds()
+    waited = (archiver.clock() - from_iso(stage.received_at)).total_seconds()
     metrics.add_metric(name=CALLBACK_TO_ARCHIVED_SECONDS, unit=MetricUnit.Seconds, value=max(waited, 0.0))
 
 

@@ -42,6 +42,7 @@ from suno_callbacks.models.messages import ArchiveRequest
 from suno_callbacks.models.records import NormalisedCallback
 from suno_callbacks.models.settings import IngestSettings
 from suno_callbacks.observability import logger
+from suno_callbacks.timestamps import to_iso
 
 _DAY_SECONDS = 86_400
 
@@ -106,7 +107,7 @@ class Clock:
 
     @property
     def iso(self) -> str:
-        return self.moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+        return to_iso(self.moment)
 
     @property
     def epoch(self) -> int:

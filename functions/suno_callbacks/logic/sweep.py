@@ -18,6 +18,7 @@ from suno_callbacks.models.kinds import Kind
 from suno_callbacks.models.messages import ArchiveRequest
 from suno_callbacks.models.records import StageRecord
 from suno_callbacks.observability import logger
+from suno_callbacks.timestamps import from_iso, to_iso
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,14 @@ class SweepWindow:
 
     @property
     def created_from(self) -> str:
-        return _iso(self.now - self.source_retention)
+        return to_iso(self.now - self.source_retention)
 
     @property
     def created_to(self) -> str:
-        return _iso(self.now - self.grace)
+        return to_iso(self.now - self.grace)
 
     def is_near_expiry(self, created_at: str) -> bool:
-        return _parse(created_at) <= self.now - self.near_expiry
+        return from_iso(created_at) <= self.now - self.near_expiry
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,3 @@ def sweep(*, store: SweepStore, queue: ArchiveQueue, window: SweepWindow) -> Swe
 def _needs_archive(stage: StageRecord) -> bool:
     """The same rule as ingest's: stages with media, and the terminal ones (they publish the outcome)."""
     return bool(stage.media) or stage.stage.is_terminal
-
-
-def _iso(moment: datetime) -> str:
-    """The format of the task's `created_at` and `time_key` (UTC, microseconds, `Z`)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
