@@ -46,10 +46,7 @@ ENVIRONMENT = {
 class StubAws:
     """Answers every call the ingest path makes, instantly and successfully."""
 
-    calls = 0
-
     def _ok(self, **_: Any) -> dict[str, Any]:
-        StubAws.calls += 1
         return {}
 
     put_item = update_item = send_message = put_object = _ok
