@@ -24,7 +24,6 @@ from pydantic import BaseModel
 
 from suno_callbacks.dal import keys
 from suno_callbacks.dal.aws import client
-from suno_callbacks.dal.dynamo import from_item
 from suno_callbacks.dal.records import RecordStore
 from suno_callbacks.dal.secrets import load_signing_keys
 from suno_callbacks.errors import StoreUnavailable
@@ -127,10 +126,22 @@ class Reader:
         assets = [Asset.model_validate(i) for i in items if i.get("type") == "asset"]
         return TaskView.of(TaskRecord.model_validate(task), stages, assets)
 
-    def find_tasks_by_ref(self, ref: str) -> list[TaskRecord]:
-        """The tasks whose callback URL carried `ref`, oldest first."""
-        found = self._query_index(keys.BY_REF_INDEX, keys.REF, ref, since=None, newest_first=False)
-        return [TaskRecord.model_validate(i) for i in found if i.get("type") == "task"]
+    def find_tasks_by_ref(
+        self,
+        ref: str,
+        *,
+        kind: Kind | None = None,
+        status: Stage | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+    ) -> list[TaskRecord]:
+        """The tasks whose callback URL carried `ref` (created since `since`), oldest first."""
+        found = (
+            TaskRecord.model_validate(item)
+            for item in self._query_index(keys.BY_REF_INDEX, keys.REF, ref, since=since, newest_first=False)
+            if item.get("type") == "task"
+        )
+        return list(islice((t for t in found if _matches(t, kind, status)), limit))
 
     def list_tasks(
         self,
@@ -147,7 +158,7 @@ class Reader:
                 TaskRecord.model_validate(i)
                 for i in self._query_index(keys.BY_KIND_TIME_INDEX, keys.KIND_KEY, each.value, since=since)
             )
-            tasks += islice((t for t in matching if status is None or t.status is status), limit)
+            tasks += islice((t for t in matching if _matches(t, None, status)), limit)
         tasks.sort(key=lambda t: (t.created_at, t.task_id), reverse=True)
         return tasks[:limit]
 
@@ -181,21 +192,14 @@ class Reader:
         if since is not None:
             condition += " AND time_key >= :since"
             values[":since"] = {"S": to_iso(since)}
-        request: dict[str, Any] = {
-            "TableName": self.settings.table_name,
-            "IndexName": index,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": {"#p": partition},
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": not newest_first,
-        }
-        while True:
-            try:
-                page = client("dynamodb").query(**request)
-            except (ClientError, BotoCoreError) as error:
-                raise StoreUnavailable(f"DynamoDB {type(error).__name__}: {error}") from error
-            for item in page.get("Items", []):
-                yield from_item(item)
-            if "LastEvaluatedKey" not in page:
-                return
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return self._records.query(
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames={"#p": partition},
+            ExpressionAttributeValues=values,
+            ScanIndexForward=not newest_first,
+        )
+
+
+def _matches(task: TaskRecord, kind: Kind | None, status: Stage | None) -> bool:
+    return (kind is None or task.kind is kind) and (status is None or task.status is status)

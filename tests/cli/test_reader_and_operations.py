@@ -11,7 +11,9 @@ import pytest
 from infra import constants
 from suno_callbacks.cli import operations
 from suno_callbacks.cli.commands import main
+from suno_callbacks.dal import keys
 from suno_callbacks.dal.aws import client
+from suno_callbacks.dal.records import RecordStore
 from suno_callbacks.logic import ingest
 from suno_callbacks.logic.normalise import InvalidCallback
 from suno_callbacks.models.kinds import Kind, Stage
@@ -41,6 +43,10 @@ def test_reader_finds_tasks_by_ref_kind_status_and_time(settings: CliSettings) -
 
     assert [t.ref for t in reader.find_tasks_by_ref("job-2")] == ["job-2"]
     assert {t.kind for t in reader.find_tasks_by_ref("job-1")} == {Kind.LYRICS, Kind.MUSIC}
+    assert [t.task_id for t in reader.find_tasks_by_ref("job-1", kind=Kind.LYRICS)] == ["t-1"]
+    assert [t.kind for t in reader.find_tasks_by_ref("job-1", status=Stage.ERROR)] == [Kind.MUSIC]
+    assert reader.find_tasks_by_ref("job-1", since=datetime.now(UTC) + timedelta(minutes=1)) == []
+    assert len(reader.find_tasks_by_ref("job-1", limit=1)) == 1
     assert [t.task_id for t in reader.list_tasks(kind=Kind.LYRICS)] == ["t-2", "t-1"]
     assert [t.kind for t in reader.list_tasks(status=Stage.ERROR)] == [Kind.MUSIC]
     assert len(reader.list_tasks()) == 3
@@ -143,3 +149,17 @@ def test_cli_errors_say_what_to_do(aws: Aws, capsys: pytest.CaptureFixture[str])
     assert "suno-callbacks tasks" in capsys.readouterr().err
     assert main(["redrive"]) == 1
     assert "SUNO_CALLBACKS_DLQ_URL is not set" in capsys.readouterr().err
+
+
+def test_every_page_of_a_query_is_read(settings: CliSettings) -> None:
+    for n in range(7):
+        post("lyrics", lyrics(f"t-{n}"), ref="job-paged")
+    store = RecordStore(settings.table_name)
+    pages_of_two = store.query(
+        IndexName=keys.BY_REF_INDEX,
+        KeyConditionExpression="#r = :r",
+        ExpressionAttributeNames={"#r": keys.REF},
+        ExpressionAttributeValues={":r": {"S": "job-paged"}},
+        Limit=2,
+    )
+    assert sorted(item["task_id"] for item in pages_of_two) == [f"t-{n}" for n in range(7)]

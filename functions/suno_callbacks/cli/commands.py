@@ -22,7 +22,7 @@ from suno_callbacks.errors import StoreUnavailable
 from suno_callbacks.models.kinds import Kind, Stage
 from suno_callbacks.models.settings import CliSettings
 from suno_callbacks.reader import NotConfigured, Reader, TaskView
-from suno_callbacks.timestamps import from_iso, to_iso
+from suno_callbacks.timestamps import from_iso
 
 Command = Callable[[argparse.Namespace], int]
 _RELATIVE = re.compile(r"^(\d+)([mhd])$")
@@ -141,13 +141,9 @@ def _task(args: argparse.Namespace) -> int:
 def _tasks(args: argparse.Namespace) -> int:
     reader = _reader(args)
     if args.ref:
-        found = [
-            t
-            for t in reader.find_tasks_by_ref(args.ref)
-            if (args.kind is None or t.kind is args.kind)
-            and (args.status is None or t.status is args.status)
-            and (args.since is None or t.created_at >= to_iso(args.since))
-        ][: args.limit]
+        found = reader.find_tasks_by_ref(
+            args.ref, kind=args.kind, status=args.status, since=args.since, limit=args.limit
+        )
     else:
         found = reader.list_tasks(kind=args.kind, status=args.status, since=args.since, limit=args.limit)
     if args.json:

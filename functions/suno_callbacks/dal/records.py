@@ -202,14 +202,15 @@ class RecordStore:
     def query_task(self, task_id: str) -> list[dict[str, Any]]:
         """Every item of a task (task, stages, variants, assets, outcome), in one consistent Query."""
         return list(
-            self._query(
+            self.query(
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues={":pk": {"S": keys.task_pk(task_id)}},
                 ConsistentRead=True,
             )
         )
 
-    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """Every item a DynamoDB Query (the table's, or an index's) returns, page after page, lazily."""
         start: dict[str, Any] | None = None
         while True:
             page_args = dict(kwargs, TableName=self.table_name)

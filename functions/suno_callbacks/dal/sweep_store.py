@@ -17,7 +17,7 @@ class SweepStore(RecordStore):
 
         Queries index `by-kind-time`, whose sort key starts with the task's creation time.
         """
-        items = self._query(
+        items = self.query(
             IndexName=keys.BY_KIND_TIME_INDEX,
             KeyConditionExpression="#kind_key = :kind AND #time_key BETWEEN :from AND :to",
             FilterExpression="attribute_not_exists(outcome)",
