@@ -60,6 +60,7 @@ def handler_time_per_callback(count: int) -> tuple[float, float]:
     os.environ.update(ENVIRONMENT)
     sys.path.insert(0, str(ROOT / "functions"))
     from suno_callbacks.handlers import ingest as handler
+    from suno_callbacks.local.http_adapter import http_api_event  # the event API Gateway sends
     from suno_callbacks.logic.signing import SigningKeys, signed_callback_url
     from suno_callbacks.observability import logger
 
@@ -69,24 +70,17 @@ def handler_time_per_callback(count: int) -> tuple[float, float]:
     keys = SigningKeys(current=SECRET)  # type: ignore[arg-type]
     bodies = [(path.name.split(".")[0], json.loads(path.read_text())) for path in FIXTURES]
     urls = {kind: signed_callback_url("https://x", kind, keys, ref="job-1") for kind, _ in bodies}
-    events = []
-    for n in range(count):
-        kind, payload = bodies[n % len(bodies)]
-        path, query = urls[kind].removeprefix("https://x").split("?")
-        events.append(
-            {
-                "version": "2.0",
-                "routeKey": "POST /callbacks/{kind}",
-                "rawPath": path,
-                "rawQueryString": query,
-                "queryStringParameters": dict(p.split("=", 1) for p in query.split("&")),
-                "headers": {"content-type": "application/json"},
-                "requestContext": {"http": {"method": "POST", "path": path}, "stage": "$default"},
-                "pathParameters": {"kind": kind},
-                "body": json.dumps(payload),
-                "isBase64Encoded": False,
-            }
+    events = [
+        http_api_event(
+            method="POST",
+            target=urls[kind].removeprefix("https://x"),
+            headers={"content-type": "application/json"},
+            body=json.dumps(payload).encode(),
+            source_ip="203.0.113.10",
+            kind=kind,
         )
+        for kind, payload in (bodies[n % len(bodies)] for n in range(count))
+    ]
     context = SimpleNamespace(
         function_name="ingest",
         aws_request_id="r",
