@@ -18,4 +18,13 @@ class PermanentMediaError(Exception):
 
 
 class TransientMediaError(Exception):
-    """A media download or upload failed in a way a later attempt may repair (timeout, 5xx, reset)."""
+    """A media download or upload failed in a way a later attempt may repair (timeout, 5xx, reset).
+
+    `final_reason`, when set, is what the asset is recorded as (failed) once the last attempt failed the
+    same way, instead of the message going to the DLQ: for failures that are most likely permanent but
+    cannot be told apart from a passing one (an expired stream link answers 200 with an empty body).
+    """
+
+    def __init__(self, message: str, *, final_reason: str | None = None) -> None:
+        super().__init__(message)
+        self.final_reason = final_reason

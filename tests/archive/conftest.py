@@ -41,10 +41,12 @@ from suno_callbacks.models.messages import ArchiveRequest
 from suno_callbacks.models.settings import ArchiveSettings
 
 FIXTURES = Path(__file__).parent / "fixtures"
+EXAMPLES = Path(__file__).parents[1] / "fixtures" / "examples"
 TABLE = "suno-callbacks-test"
 BUCKET = "suno-callbacks-media-test"
 RECEIVED_AT = "2026-11-22T05:30:00.123456Z"
 MiB = 1024 * 1024
+MAX_RECEIVES = 2  # the test queue's receive limit before the DLQ
 PATTERN = bytes(range(256)) * 256  # what generated bodies repeat
 # Small limits keep the tests fast; the multipart threshold is S3's minimum part size.
 TEST_ENV = {
@@ -58,11 +60,14 @@ TEST_ENV = {
     "SUNO_CALLBACKS_UPLOAD_CHUNK_BYTES": str(5 * MiB),
     "SUNO_CALLBACKS_UPLOAD_CONCURRENCY": "2",
     "SUNO_CALLBACKS_UPLOAD_CHUNKS_IN_MEMORY": "2",
+    "SUNO_CALLBACKS_MAX_ATTEMPTS": str(MAX_RECEIVES),
 }
 
 
 def load(name: str) -> dict[str, Any]:
-    value: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    """A provider example (tests/fixtures/examples), or one of this suite's own payloads."""
+    path = EXAMPLES / name if (EXAMPLES / name).exists() else FIXTURES / name
+    value: dict[str, Any] = json.loads(path.read_text())
     return value
 
 
@@ -240,7 +245,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             QueueName="archive",
             Attributes={
                 "VisibilityTimeout": "0",
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"}),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}
+                ),
             },
         )["QueueUrl"]
         for name, value in {**TEST_ENV, "SUNO_CALLBACKS_TOPIC_ARN": topic_arn}.items():
@@ -394,6 +401,7 @@ def drain(aws: Aws, rounds: int = 5) -> int:
         event = sqs_event(*(m["Body"] for m in messages))
         for record, message in zip(event["Records"], messages, strict=True):
             record["messageId"] = message["MessageId"]
+            record["attributes"] = message["Attributes"]
         invocations += 1
         failed = {
             f["itemIdentifier"] for f in handler.lambda_handler(event, LambdaContext())["batchItemFailures"]

@@ -231,6 +231,96 @@ def test_wrong_content_type_is_refused(aws: Aws, media_server: MediaServer) -> N
 
 
 @pytest.mark.parametrize(
+    ("content_type", "field"),
+    [
+        ("image/svg+xml", "image_url"),  # an "image" that carries script
+        ("audio/", "audio_url"),
+        ("audio/x-made-up", "audio_url"),
+        ("video/mp4", "audio_url"),
+    ],
+)
+def test_only_the_formats_a_media_type_expects_are_stored(
+    aws: Aws, media_server: MediaServer, content_type: str, field: str
+) -> None:
+    route = Route(body=b"<svg onload=alert(1)>" * 10, content_type=content_type)
+    request = write_stage(Kind.MUSIC, one_track(media_server, {field: route}))
+
+    assert invoke(request) == []
+
+    asset = aws.assets(TASK)[("8551****662c", field.removesuffix("_url"))]
+    assert (asset["state"], asset["reason"]) == ("failed", "content_type")
+    assert aws.objects() == {}
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "stored_as"),
+    [
+        ("/r/clip.m4a", "audio/x-m4a", ("m4a", "audio/mp4")),
+        ("/r/clip.m4a", "application/octet-stream", ("m4a", "audio/mp4")),
+        ("/r/clip.mp3", "audio/mp3; charset=binary", ("mp3", "audio/mpeg")),
+        ("/r/clip", "audio/mp4", ("m4a", "audio/mp4")),
+        ("/r/clip", "", ("mp3", "audio/mpeg")),
+    ],
+)
+def test_audio_keeps_its_format_under_a_safe_content_type(
+    aws: Aws, media_server: MediaServer, path: str, content_type: str, stored_as: tuple[str, str]
+) -> None:
+    payload = one_track(media_server, {})
+    payload["data"]["data"][0]["audio_url"] = media_server.serve(
+        path, Route(body=b"\x00\x00\x00\x20ftypM4A " + os.urandom(500), content_type=content_type)
+    )
+    request = write_stage(Kind.RECOVERY, payload)
+
+    assert invoke(request) == []
+
+    audio = aws.assets(TASK)[("8551****662c", "audio")]
+    extension, stored_type = stored_as
+    assert audio["s3_key"].endswith(f"/audio.{extension}")
+    assert audio["content_type"] == stored_type
+    head = aws.s3.head_object(Bucket="suno-callbacks-media-test", Key=audio["s3_key"])
+    assert head["ContentType"] == stored_type
+
+
+def test_an_empty_body_is_retried_then_recorded_as_a_failed_asset(
+    aws: Aws, media_server: MediaServer
+) -> None:
+    # An expired stream link answers 200 with nothing: never an archived (empty) file.
+    image = Route(body=b"\xff\xd8", content_type="image/jpeg")
+    payload = one_track(media_server, {"audio_url": Route(body=b""), "image_url": image})
+    request = write_stage(Kind.MUSIC, payload)
+    aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody=request.model_dump_json())
+
+    drain(aws)
+
+    assert media_server.hits["/audio_url"] == 2  # every attempt the queue allows, no more
+    audio = aws.assets(TASK)[("8551****662c", "audio")]
+    assert (audio["state"], audio["reason"]) == ("failed", "empty_body")
+    assert "s3_key" not in audio
+    assert list(aws.objects().values()) == [b"\xff\xd8"]
+    assert aws.sqs.receive_message(QueueUrl=aws.dlq_url).get("Messages", []) == []
+    [(_event, attributes)] = aws.published()
+    assert attributes["status"] == "completed_with_failures"
+
+
+def test_a_recovery_with_failed_items_completes_with_failures(aws: Aws, media_server: MediaServer) -> None:
+    payload = load("recovery.partial.json")
+    recovered = payload["data"][0]
+    recovered["audio_url"] = media_server.serve("/old.m4a", Route(body=b"m4a", content_type="audio/mp4"))
+    recovered["image_url"] = media_server.serve("/old.jpeg", Route(body=b"jpeg", content_type="image/jpeg"))
+    request = write_stage(Kind.RECOVERY, payload)
+
+    assert invoke(request) == []
+
+    [(event, attributes)] = aws.published()
+    assert (attributes["event"], attributes["status"]) == ("task.completed", "completed_with_failures")
+    assert [(i["item_id"][:8], i["status"], i.get("error")) for i in event["items"]] == [
+        ("6b1f0e2d", "success", None),
+        ("7c2a1f3e", "failed", "clip_not_complete"),
+    ]
+    assert {a["field"]: a["state"] for a in event["assets"]} == {"audio": "archived", "image": "archived"}
+
+
+@pytest.mark.parametrize(
     ("size", "cut_after"), [(200_000, 100_000), (11 * MiB, 7 * MiB)], ids=["single-put", "multipart"]
 )
 def test_connection_cut_mid_stream_leaves_nothing_and_is_retried(

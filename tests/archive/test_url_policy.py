@@ -134,19 +134,33 @@ def test_urls_are_refused_before_any_lookup(url: str, reason: str) -> None:
     assert dns.lookups == []
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "https://tempfile.aiquickdraw.com/r/8f1e.mp3",
-        "https://cdn1.suno.ai/abc.mp3",
-        "https://CDN2.SUNO.AI./image_abc.jpeg",
-        "https://musicfile.kie.ai/YWJj",
-        "https://apiboxfiles.erweima.ai/YWJj.mp3",
-        "https://sunoapiorg.redpandaai.co/f.mp3",
-    ],
-)
-def test_the_provider_media_hosts_are_allowed_by_default(url: str) -> None:
-    assert policy_resolving("93.184.216.34").check_url(url).scheme == "https"
+# Every media host of SUNO_CALLBACKS.md §17 and §20, as the provider writes them.
+PROVIDER_MEDIA_HOSTS = [
+    "tempfile.aiquickdraw.com",
+    "file.aiquickdraw.com",
+    "apiboxfiles.erweima.ai",
+    "apibox.erweima.ai",
+    "mfile.erweima.ai",
+    "r2.erweima.ai",
+    "cdn1.suno.ai",
+    "cdn2.suno.ai",
+    "audiopipe.suno.ai",
+    "cdn.sunoai.ai",
+    "audiostream.api.box",
+    "musicfile.api.box",
+    "musicfile.removeai.ai",
+    "musicfile.kie.ai",
+    "audiostream.kie.ai",
+    "sunoapi.org",
+    "sunoapiorg.redpandaai.co",
+]
+
+
+@pytest.mark.parametrize("host", PROVIDER_MEDIA_HOSTS)
+def test_the_provider_media_hosts_are_allowed_by_default(host: str) -> None:
+    policy = policy_resolving("93.184.216.34")
+    assert policy.check_url(f"https://{host}/r/8f1e.mp3").host == host
+    assert policy.check_url(f"https://{host.upper()}./r/8f1e.mp3").scheme == "https"
 
 
 def test_a_path_with_spaces_is_requested_encoded() -> None:

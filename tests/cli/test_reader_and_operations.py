@@ -101,11 +101,11 @@ def test_a_quarantined_callback_is_listed_and_replayed_once_the_model_accepts_it
     aws: Aws, settings: CliSettings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN a callback the model refused (as if a bug), quarantined by ingest
-    def refuse(kind: Kind, payload: Any) -> Any:
+    def refuse(kind: Kind, body: bytes) -> Any:
         raise InvalidCallback("model bug")
 
     with monkeypatch.context() as patched:
-        patched.setattr(ingest, "normalise_callback", refuse)
+        patched.setattr(ingest, "normalise_body", refuse)
         status, answer = post("lyrics", lyrics("t-q"), ref="job-q")
     assert (status, answer["status"]) == (200, "quarantined")
     capsys.readouterr()  # the handler's own logs

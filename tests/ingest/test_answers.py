@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 
+from suno_callbacks.cli import operations
 from suno_callbacks.dal.aws import client
+from suno_callbacks.logic import normalise
+from suno_callbacks.models.settings import CliSettings, load_settings
+from tests.conftest import FIXTURES
 from tests.ingest.conftest import BUCKET, Aws, http_event, invoke, post, raw_body, signed_path
 from tests.ingest.faults import unavailable
 
@@ -47,12 +51,12 @@ def test_a_repeat_with_a_different_body_is_kept_beside_the_first(aws: Aws) -> No
     ("body", "reason"),
     [
         (b"not json at all", "body is not JSON"),
-        (b"\xff\xfe binary", "body is not JSON"),  # API Gateway base64-encodes it
+        (b"\xff\xfe binary", "body is not UTF-8"),  # API Gateway base64-encodes it
         (b'["a", "list"]', "body is not a JSON object"),
         (b'{"code": 200, "msg": "ok", "data": {"audioWavUrl": "https://a.erweima.ai/x.wav"}}', "no task id"),
-        (b'{"code": "two hundred", "data": {"task_id": "t"}}', "envelope.code"),
+        (b'{"code": "two hundred", "data": {"task_id": "t"}}', "body.code"),
         (b'{"code": 200, "data": {"task_id": "t", "callbackType": "halfway"}}', "unknown callbackType"),
-        (b'{"code": 200, "data": "a string"}', "data is not an object"),
+        (b'{"code": 200, "data": "a string"}', "data is neither an object nor a list"),
     ],
 )
 def test_authenticated_but_not_understood_is_quarantined_with_its_raw_body(
@@ -142,3 +146,37 @@ def test_signing_secret_unavailable_fails_closed_with_503(aws: Aws) -> None:
         status, _ = post("wav", WAV)
     assert status == 503
     assert aws.all_items() == []
+
+
+def test_a_market_body_with_broken_result_json_is_quarantined_and_replays_once_the_model_reads_it(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN kie.ai's Market callback whose resultJson is cut short (seen live)
+    body = json.loads((FIXTURES / "examples" / "market-envelope.success.json").read_text())
+    body["data"]["resultJson"] = body["data"]["resultJson"] + "\n// trailing garbage"
+    status, answer = post("music", body, ref="job-m")
+
+    # THEN it is quarantined with the reason, kept byte for byte, and nothing is recorded as a task
+    assert (status, answer["status"]) == (200, "quarantined")
+    assert "data.resultJson is not JSON" in answer["reason"]
+    [entry] = aws.quarantined()
+    assert json.loads(raw_body(entry)) == body
+    assert (entry["kind"], entry["ref"]) == ("music", "job-m")
+    assert aws.task_items("e0f1a2b3c4d5e6f708192a3b4c5d6e7f") == {}
+
+    # WHEN the model learns to read such a resultJson (the first JSON value, garbage after it ignored)
+    # and the quarantine is replayed
+    monkeypatch.setenv("SUNO_CALLBACKS_BASE_URL", "https://callbacks.example.test")
+
+    def lenient(raw: bytes | str, *, what: str = "body") -> Any:
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        return json.JSONDecoder().raw_decode(text.strip())[0]
+
+    monkeypatch.setattr(normalise, "parse_json", lenient)
+    [replayed] = operations.replay(load_settings(CliSettings), ids=[entry["quarantine_id"]])
+
+    # THEN the task is recorded with its ref and its media queued for archive
+    assert (replayed.answer, replayed.task_id) == ("received", "e0f1a2b3c4d5e6f708192a3b4c5d6e7f")
+    stage = aws.task_items("e0f1a2b3c4d5e6f708192a3b4c5d6e7f")["STAGE#complete"]
+    assert [m["field"] for m in stage["media"]] == ["audio", "image"]
+    assert [m["task_id"] for m in aws.queued()] == ["e0f1a2b3c4d5e6f708192a3b4c5d6e7f"]

@@ -49,6 +49,11 @@ EXPECTED: dict[str, tuple[str, list[str]]] = {
     "voice.success.json": ("complete", []),
     "wav.failure.json": ("error", []),
     "wav.success.json": ("complete", ["audio_wav"]),
+    "market-envelope.success.json": ("complete", ["audio", "image"]),
+    "market-envelope.failure.json": ("error", []),
+    "mashup.success.json": ("complete", ["audio", "image"] * 2),
+    "sounds.success.json": ("complete", ["audio", "image"]),
+    "recovery.partial.json": ("complete", ["audio", "image"]),
     # the provider's own documents
     "lyrics.seed-001.json": ("complete", []),
     "upload-extend.seed-000.json": ("complete", TRACK_FIELDS),

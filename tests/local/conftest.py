@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -103,9 +107,9 @@ def clean_environment() -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def local_mode(tmp_path: Path) -> Iterator[LocalMode]:
-    events_file = tmp_path / "events.jsonl"
+@contextmanager
+def running_local_mode(events_file: Path, *extra_args: str) -> Iterator[LocalMode]:
+    """`suno-callbacks local` as a subprocess, until it printed its banner; stopped on exit."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -118,6 +122,7 @@ def local_mode(tmp_path: Path) -> Iterator[LocalMode]:
             "127.0.0.1",
             "--events-file",
             str(events_file),
+            *extra_args,
         ],
         env={**clean_environment(), "SUNO_CALLBACKS_SECRET": SECRET, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
@@ -142,9 +147,45 @@ def local_mode(tmp_path: Path) -> Iterator[LocalMode]:
     # Keep reading what it prints, so that a full pipe never blocks it.
     output: list[str] = []
     threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True).start()
-    yield LocalMode(process, banner, events_file)
-    process.terminate()
-    process.wait(timeout=10)
+    try:
+        yield LocalMode(process, banner, events_file)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def local_mode(tmp_path: Path) -> Iterator[LocalMode]:
+    with running_local_mode(tmp_path / "events.jsonl") as local:
+        yield local
+
+
+def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def events(local: LocalMode, task_id: str, name: str, timeout: float = 15) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = [json.loads(line) for line in local.events_file.read_text().splitlines()]
+        found = [e for e in lines if e["task_id"] == task_id]
+        if any(e["event"] == name for e in found):
+            return found
+        time.sleep(0.1)
+    pytest.fail(f"no {name} event for {task_id} in {local.events_file}")
+
+
+def signed_url(local: LocalMode, kind: str, ref: str | None = None) -> str:
+    result = local.cli("url", kind, *(["--ref", ref] if ref else []))
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
 
 
 def seed_track_callbacks(media: MediaServer) -> list[dict[str, Any]]:

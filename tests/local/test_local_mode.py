@@ -7,45 +7,21 @@ import hashlib
 import json
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
-from typing import Any
 
 import boto3
 import pytest
 
-from tests.local.conftest import LocalMode, MediaServer, clean_environment, seed_track_callbacks
+from tests.local.conftest import (
+    LocalMode,
+    MediaServer,
+    clean_environment,
+    events,
+    post,
+    seed_track_callbacks,
+    signed_url,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-def events(local: LocalMode, task_id: str, name: str, timeout: float = 15) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        lines = [json.loads(line) for line in local.events_file.read_text().splitlines()]
-        found = [e for e in lines if e["task_id"] == task_id]
-        if any(e["event"] == name for e in found):
-            return found
-        time.sleep(0.1)
-    pytest.fail(f"no {name} event for {task_id} in {local.events_file}")
-
-
-def signed_url(local: LocalMode, kind: str, ref: str | None = None) -> str:
-    result = local.cli("url", kind, *(["--ref", ref] if ref else []))
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 def test_a_song_played_over_http_is_archived_and_announced(

@@ -132,6 +132,7 @@ class Pipeline:
         event = sqs_event(*(m["Body"] for m in messages))
         for record, message in zip(event["Records"], messages, strict=True):
             record["messageId"] = message["MessageId"]
+            record["attributes"] = message["Attributes"]
         try:
             response = archive_handler.lambda_handler(event, LambdaContext())
         except Crash:
@@ -261,6 +262,7 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) ->
             "SUNO_CALLBACKS_SECRET_ID": SECRET_NAME,
             "SUNO_CALLBACKS_SECRET_MAX_AGE_SECONDS": "0",
             "SUNO_CALLBACKS_TOPIC_ARN": topic_arn,
+            "SUNO_CALLBACKS_MAX_ATTEMPTS": str(MAX_RECEIVES),
         }
         for name, value in environment.items():
             monkeypatch.setenv(name, value)

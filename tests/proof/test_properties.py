@@ -309,7 +309,37 @@ def add_unknown_field(data: st.DataObject, payload: dict[str, Any]) -> None:
     node.setdefault(name, value)
 
 
-PRESERVING = [flip_case, numbers_as_strings, move_task_id, callback_type_case, add_unknown_field]
+def reorder_keys(data: st.DataObject, payload: dict[str, Any]) -> None:
+    """Keys of one object in another order (the provider sometimes sends them alphabetically)."""
+    node = data.draw(st.sampled_from(dict_nodes(payload)))
+    order = data.draw(st.permutations(list(node)))
+    items = [(key, node.pop(key)) for key in order]
+    node.update(items)
+
+
+def flatten(data: st.DataObject, payload: dict[str, Any]) -> None:
+    """The nested shape as the flat one of sounds and recovery: `task_id` (and `callbackType`) beside
+    `code`, `data` the result list itself."""
+    inner = payload.get("data")
+    if not (isinstance(inner, dict) and isinstance(inner.get("data"), list) and len(inner) <= 3):
+        return
+    if not set(inner) <= {"data", "task_id", "taskId", "callbackType"}:
+        return
+    for name in ("task_id", "taskId", "callbackType"):
+        if name in inner:
+            payload.setdefault(name, inner[name])
+    payload["data"] = inner["data"]
+
+
+PRESERVING = [
+    flip_case,
+    numbers_as_strings,
+    move_task_id,
+    callback_type_case,
+    add_unknown_field,
+    reorder_keys,
+    flatten,
+]
 
 
 @bounded(300)
@@ -324,6 +354,89 @@ def test_drift_that_keeps_the_meaning_keeps_the_result(
         mutate(data, payload)
 
     assert canonical(normalise_callback(kind, payload)) == canonical(expected)
+
+
+LEGACY_SUCCESSES = [
+    (kind, payload)
+    for kind, payload in FIXTURES
+    if str(payload.get("code")) == "200" and "resultJson" not in str(payload.get("data"))
+]
+
+
+def market_envelope(data: st.DataObject, task_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`body` as kie.ai's Market API calls back: the legacy body as `resultJson` (a JSON string, its keys
+    sorted or not) or as a parsed `response`, the task id as `data.taskId`, other fields around it."""
+    inner = data.draw(
+        st.sampled_from(
+            [
+                {"resultJson": json.dumps(body)},
+                {"resultJson": json.dumps(body, sort_keys=True)},
+                {"response": body},
+                {"response": json.dumps(body)},
+            ]
+        )
+    )
+    market: dict[str, Any] = {
+        "taskId": task_id,
+        "model": data.draw(st.sampled_from(["ai-music-api/generate", "ai-music-api/other", "chirp-hawk"])),
+        "state": data.draw(st.sampled_from(["success", "SUCCESS", "Success"])),
+        "param": data.draw(st.sampled_from(['{"model": "x"}', '"{\\"doubly\\": 1}"', "{not json", None])),
+        "failCode": None,
+        "failMsg": None,
+        "completeTime": 1781100041000,
+        **inner,
+    }
+    order = data.draw(st.permutations(list(market)))
+    return {
+        "code": 200,
+        "msg": "Playground task completed successfully.",
+        "data": {k: market[k] for k in order},
+    }
+
+
+@bounded(300)
+@given(fixture=st.sampled_from(LEGACY_SUCCESSES), data=st.data())
+def test_a_market_envelope_around_any_kind_gives_the_legacy_result(
+    fixture: tuple[Kind, dict[str, Any]], data: st.DataObject
+) -> None:
+    kind, original = fixture
+    expected = normalise_callback(kind, original)
+    payload = copy.deepcopy(original)
+    for mutate in data.draw(st.lists(st.sampled_from(PRESERVING), max_size=4)):
+        mutate(data, payload)  # the inner body drifts as any legacy body does
+
+    wrapped = normalise_callback(kind, market_envelope(data, expected.task_id, payload))
+
+    assert canonical(wrapped) == canonical(expected)
+    assert wrapped.extra["market"]["state"].lower() == "success"
+
+
+@bounded(100)
+@given(
+    fixture=st.sampled_from(FIXTURES),
+    state=st.sampled_from(["fail", "FAIL", "failed", "success"]),
+    code=st.sampled_from([501, 500, "501", 200]),
+    fail_code=st.sampled_from(["500", None, "", "E42"]),
+    fail_msg=st.one_of(st.none(), st.text(max_size=40)),
+)
+def test_a_failed_market_task_is_an_error_with_its_fail_code_and_message(
+    fixture: tuple[Kind, dict[str, Any]], state: str, code: Any, fail_code: str | None, fail_msg: str | None
+) -> None:
+    kind, _ = fixture
+    if state == "success" and code == 200:
+        code = 501
+    envelope = {
+        "code": code,
+        "msg": "Playground task failed.",
+        "data": {"taskId": "market-task", "state": state, "failCode": fail_code, "failMsg": fail_msg},
+    }
+
+    callback = normalise_callback(kind, envelope)
+
+    assert (callback.task_id, callback.stage, callback.media) == ("market-task", Stage.ERROR, [])
+    for text in (fail_code, fail_msg):
+        if text and text.strip():
+            assert callback.error is not None and text in callback.error
 
 
 @bounded(100)

@@ -7,7 +7,6 @@ the body was authenticated when it arrived. The quarantine item is kept, marked 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +24,7 @@ from suno_callbacks.errors import StoreUnavailable
 
 # The recorder is ingest's own sequence of writes; replay must not have a second one.
 from suno_callbacks.logic.ingest import Clock, Recorder
-from suno_callbacks.logic.normalise import InvalidCallback, normalise_callback
+from suno_callbacks.logic.normalise import InvalidCallback, normalise_body
 from suno_callbacks.models.kinds import Kind
 from suno_callbacks.models.settings import DEFAULT_ENQUEUE_LEASE_SECONDS, CliSettings
 
@@ -115,10 +114,9 @@ def _replay_one(item: dict[str, Any], recorder: Recorder) -> ReplayResult:
     quarantine_id = item["quarantine_id"]
     body = _body(item, recorder.bodies)
     try:
-        callback = normalise_callback(Kind(item["kind"]), json.loads(body))
-    except (ValueError, InvalidCallback) as refused:
-        reason = refused.reason if isinstance(refused, InvalidCallback) else "body is not JSON"
-        return ReplayResult(quarantine_id=quarantine_id, answer="quarantined", reason=reason)
+        callback = normalise_body(Kind(item["kind"]), body)
+    except InvalidCallback as refused:
+        return ReplayResult(quarantine_id=quarantine_id, answer="quarantined", reason=refused.reason)
     result = recorder.record(callback, item.get("ref"), body)
     return ReplayResult(quarantine_id=quarantine_id, answer=result.answer.value, task_id=result.task_id)
 

@@ -56,7 +56,7 @@ def archiver() -> Archiver:
 
 def record_handler(record: SQSRecord) -> None:
     request = ArchiveRequest.model_validate_json(record.body)
-    settle_stage(request, archiver())
+    settle_stage(request, archiver(), attempt=int(record.attributes.approximate_receive_count))
 
 
 @logger.inject_lambda_context

@@ -10,14 +10,13 @@ again, with the same `event_id`.
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -29,7 +28,7 @@ from suno_callbacks.dal.topic import Topic
 from suno_callbacks.errors import PermanentMediaError, StoreUnavailable, TransientMediaError
 from suno_callbacks.logic.download import DownloadLimits, open_media
 from suno_callbacks.logic.midi import notes_json, standard_midi_file
-from suno_callbacks.logic.normalise import SINGLE_RESULT_ITEM, InvalidCallback, normalise_callback
+from suno_callbacks.logic.normalise import SINGLE_RESULT_ITEM, InvalidCallback, normalise_body
 from suno_callbacks.logic.url_policy import UrlPolicy
 from suno_callbacks.models.events import Asset, AssetState, EventAsset, EventName, Outcome, TaskEvent
 from suno_callbacks.models.kinds import Kind, MediaType, Stage
@@ -54,14 +53,6 @@ EVENT_ID_NAMESPACE = uuid.UUID("5b0d7c1e-8a52-4c3e-9d1a-6f3b2a9e4c10")
 INVALID_NOTES = "invalid_notes"
 # MIDI notes are stored twice: (asset field, extension, content type).
 MIDI_RENDERINGS = (("notes", "json", "application/json"), ("midi", "mid", "audio/midi"))
-
-# Extensions a source URL may keep; anything else gets the media type's default (the first).
-_EXTENSIONS: dict[MediaType, tuple[str, ...]] = {
-    MediaType.AUDIO: ("mp3", "m4a", "wav", "ogg", "flac", "aac"),
-    MediaType.WAV: ("wav",),
-    MediaType.IMAGE: ("jpeg", "jpg", "png", "webp", "gif"),
-    MediaType.VIDEO: ("mp4", "webm", "mov"),
-}
 
 
 class StageNotFound(Exception):
@@ -105,23 +96,23 @@ def media_key(kind: Kind, task_id: str, item_id: str, field_name: str, extension
     """`media/{kind}/{task_id}/{item_id}/{field}.{ext}`, each part percent-encoded (ids may hold `*`, `/`)."""
 
     def part(text: str) -> str:
-        return quote(text, safe="-_.")
+        encoded = quote(text, safe="-_.")
+        # `.` and `..` are path segments to clients that normalise paths (presigned URLs would break).
+        return encoded.replace(".", "%2E") if set(encoded) <= {"."} else encoded
 
     return f"media/{kind.value}/{part(task_id)}/{part(item_id)}/{part(field_name)}.{extension}"
-
-
-def extension(url: str, media_type: MediaType) -> str:
-    allowed = _EXTENSIONS[media_type]
-    suffix = urlsplit(url).path.rsplit(".", 1)[-1].lower() if "." in urlsplit(url).path else ""
-    return suffix if suffix in allowed else allowed[0]
 
 
 def event_id(task_id: str, what: str) -> str:
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{task_id}/{what}"))
 
 
-def settle_stage(request: ArchiveRequest, archiver: Archiver) -> None:
-    """Archive the stage's media, record its assets and publish what it decides."""
+def settle_stage(request: ArchiveRequest, archiver: Archiver, *, attempt: int = 1) -> None:
+    """Archive the stage's media, record its assets and publish what it decides.
+
+    `attempt` is the delivery's number (SQS's receive count): on the last one, a transient failure that
+    has a `final_reason` is recorded as a failed asset rather than left to the DLQ.
+    """
     item = archiver.records.get(keys.task_pk(request.task_id), keys.stage_sk(request.stage))
     if item is None:
         raise StageNotFound(f"no record for task {request.task_id} stage {request.stage}")
@@ -131,7 +122,7 @@ def settle_stage(request: ArchiveRequest, archiver: Archiver) -> None:
     unsettled: list[Exception] = []
     for ref in stage.media:
         try:
-            _settle_media(stage, ref, archiver)
+            _settle_media(stage, ref, archiver, last_attempt=attempt >= archiver.settings.max_attempts)
         except (TransientMediaError, StoreUnavailable) as error:
             logger.warning("media not settled", extra={"item_id": ref.item_id, "field": ref.field})
             unsettled.append(error)
@@ -143,11 +134,10 @@ def settle_stage(request: ArchiveRequest, archiver: Archiver) -> None:
     _notify(stage, archiver)
 
 
-def _settle_media(stage: StageRecord, ref: MediaRef, archiver: Archiver) -> Asset:
+def _settle_media(stage: StageRecord, ref: MediaRef, archiver: Archiver, *, last_attempt: bool) -> Asset:
     existing = archiver.assets.get_asset(stage.task_id, ref.item_id, ref.field)
     if existing is not None and (existing.source_url == ref.url or existing.stage.rank > stage.stage.rank):
         return existing  # settled from this very source, or by a later stage that supersedes this one
-    key = media_key(stage.kind, stage.task_id, ref.item_id, ref.field, extension(ref.url, ref.media_type))
     base = _asset_base(
         stage,
         item_id=ref.item_id,
@@ -161,13 +151,14 @@ def _settle_media(stage: StageRecord, ref: MediaRef, archiver: Archiver) -> Asse
     )
     try:
         with opened as stream:
+            key = media_key(stage.kind, stage.task_id, ref.item_id, ref.field, stream.extension)
             archiver.media.upload_stream(key, stream, content_type=stream.content_type)
     except PermanentMediaError as refused:
-        logger.warning(
-            "media refused", extra={"item_id": ref.item_id, "field": ref.field, "reason": refused.reason}
-        )
-        _count_failure(refused.reason)
-        return archiver.assets.put_asset(Asset(**base, state=AssetState.FAILED, reason=refused.reason))
+        return _record_failure(ref, base, refused.reason, archiver)
+    except TransientMediaError as failure:
+        if last_attempt and failure.final_reason:
+            return _record_failure(ref, base, failure.final_reason, archiver)
+        raise
     asset = Asset(
         **base,
         state=AssetState.ARCHIVED,
@@ -179,6 +170,12 @@ def _settle_media(stage: StageRecord, ref: MediaRef, archiver: Archiver) -> Asse
     )
     _count_archived(stage, asset.bytes or 0, archiver)
     return archiver.assets.put_asset(asset)
+
+
+def _record_failure(ref: MediaRef, base: dict[str, Any], reason: str, archiver: Archiver) -> Asset:
+    logger.warning("media refused", extra={"item_id": ref.item_id, "field": ref.field, "reason": reason})
+    _count_failure(reason)
+    return archiver.assets.put_asset(Asset(**base, state=AssetState.FAILED, reason=reason))
 
 
 def _asset_base(
@@ -207,8 +204,8 @@ def _asset_base(
 def _archive_midi_notes(stage: StageRecord, raw_body: bytes | None, archiver: Archiver) -> None:
     """Store the notes (kept out of DynamoDB) beside the other media: `notes.json` and `midi.mid`."""
     try:
-        callback = normalise_callback(stage.kind, json.loads(decompress(raw_body or b"")))
-    except (InvalidCallback, ValueError, zlib.error):
+        callback = normalise_body(stage.kind, decompress(raw_body or b""))
+    except (InvalidCallback, zlib.error):
         for rendering in MIDI_RENDERINGS:
             _store_midi(
                 stage,
@@ -285,7 +282,9 @@ def _notify(stage: StageRecord, archiver: Archiver) -> None:
     if stage.stage.is_terminal:
         if stage.stage is Stage.ERROR:
             outcome = Outcome.FAILED
-        elif any(asset.state is AssetState.FAILED for asset in assets):
+        elif any(asset.state is AssetState.FAILED for asset in assets) or any(
+            item.failed for item in stage.items
+        ):
             outcome = Outcome.COMPLETED_WITH_FAILURES
         else:
             outcome = Outcome.COMPLETED

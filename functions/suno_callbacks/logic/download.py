@@ -17,25 +17,19 @@ from urllib3 import BaseHTTPResponse, Timeout
 from urllib3.exceptions import HTTPError
 
 from suno_callbacks.errors import PermanentMediaError, TransientMediaError
+from suno_callbacks.logic.media_types import stored_format
 from suno_callbacks.logic.url_policy import UrlPolicy, open_pool
 from suno_callbacks.models.kinds import MediaType
 
 TOO_LARGE = "too_large"
 CONTENT_TYPE = "content_type"
 TOO_MANY_REDIRECTS = "too_many_redirects"
+EMPTY_BODY = "empty_body"
 
 _PIECE_BYTES = 256 * 1024
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _GONE = frozenset({403, 404, 410})
 _RETRYABLE_CLIENT_ERRORS = frozenset({408, 425, 429})
-# What a CDN says when it does not know better; the stored type then comes from the media type.
-_GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
-_EXPECTED_MAJOR = {
-    MediaType.AUDIO: "audio/",
-    MediaType.WAV: "audio/",
-    MediaType.IMAGE: "image/",
-    MediaType.VIDEO: "video/",
-}
 
 
 @dataclass(frozen=True)
@@ -47,33 +41,51 @@ class DownloadLimits:
 
 
 class MediaStream:
-    """The response body as a file-like object: counted, capped and hashed while it is read."""
+    """The response body as a file-like object: counted, capped and hashed while it is read.
 
-    def __init__(self, response: BaseHTTPResponse, *, content_type: str, max_bytes: int) -> None:
+    The first piece is read when the stream is opened, so that an empty body is known before anything
+    is uploaded.
+    """
+
+    def __init__(
+        self, response: BaseHTTPResponse, *, extension: str, content_type: str, max_bytes: int
+    ) -> None:
         self._response = response
         self._max_bytes = max_bytes
         self._sha256 = hashlib.sha256()
+        self.extension = extension
         self.content_type = content_type
         self.bytes_read = 0
+        self._first = self._read_counted(_PIECE_BYTES)
+        if not self._first:
+            raise TransientMediaError("the source answered with an empty body", final_reason=EMPTY_BODY)
 
     def read(self, size: int | None = -1) -> bytes:
         # Never ask for more than one byte past the cap: an oversize body is not read to its end.
         allowance = self._max_bytes - self.bytes_read + 1
         wanted = allowance if size is None or size < 0 else min(size, allowance)
         pieces: list[bytes] = []
+        if self._first and wanted > 0:
+            pieces.append(self._first)
+            wanted -= len(self._first)
+            self._first = b""
         while wanted > 0:
             # Small reads: urllib3 copies what it reads a few times, so a part-sized read would cost
             # several parts of memory at once.
-            piece = self._read_piece(min(wanted, _PIECE_BYTES))
+            piece = self._read_counted(min(wanted, _PIECE_BYTES))
             if not piece:
                 break
-            self.bytes_read += len(piece)
-            if self.bytes_read > self._max_bytes:
-                raise PermanentMediaError(TOO_LARGE)
-            self._sha256.update(piece)
             pieces.append(piece)
             wanted -= len(piece)
         return b"".join(pieces)
+
+    def _read_counted(self, amount: int) -> bytes:
+        piece = self._read_piece(amount)
+        self.bytes_read += len(piece)
+        if self.bytes_read > self._max_bytes:
+            raise PermanentMediaError(TOO_LARGE)
+        self._sha256.update(piece)
+        return piece
 
     def _read_piece(self, amount: int) -> bytes:
         try:
@@ -84,22 +96,6 @@ class MediaStream:
     @property
     def sha256(self) -> str:
         return self._sha256.hexdigest()
-
-
-def media_content_type(header: str | None, media_type: MediaType) -> str | None:
-    """The content type to store, or None when the source's type is not the expected kind of media."""
-    value = (header or "").split(";", 1)[0].strip().lower()
-    if value in _GENERIC_TYPES:
-        return DEFAULT_CONTENT_TYPES[media_type]
-    return value if value.startswith(_EXPECTED_MAJOR[media_type]) else None
-
-
-DEFAULT_CONTENT_TYPES = {
-    MediaType.AUDIO: "audio/mpeg",
-    MediaType.WAV: "audio/wav",
-    MediaType.IMAGE: "image/jpeg",
-    MediaType.VIDEO: "video/mp4",
-}
 
 
 def _status_error(status: int) -> Exception:
@@ -144,13 +140,16 @@ def open_media(
                     continue
                 if response.status != 200:
                     raise _status_error(response.status)
-                content_type = media_content_type(response.headers.get("Content-Type"), media_type)
-                if content_type is None:
+                stored = stored_format(response.headers.get("Content-Type"), target.url, media_type)
+                if stored is None:
                     raise PermanentMediaError(CONTENT_TYPE)
                 declared = response.headers.get("Content-Length")
                 if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                     raise PermanentMediaError(TOO_LARGE)
-                yield MediaStream(response, content_type=content_type, max_bytes=max_bytes)
+                extension, content_type = stored
+                yield MediaStream(
+                    response, extension=extension, content_type=content_type, max_bytes=max_bytes
+                )
                 return
             finally:
                 # Closing (not draining) drops the connection, so a refused body is never read to its end.

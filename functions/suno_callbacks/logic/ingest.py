@@ -13,7 +13,6 @@ what was written can be completed by the provider's retry:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
@@ -26,12 +25,11 @@ from suno_callbacks.dal.bodies import BodyStore
 from suno_callbacks.dal.queue import ArchiveQueue
 from suno_callbacks.dal.records import ConditionFailed, RecordStore, compress
 from suno_callbacks.errors import RecordTooLarge, StoreUnavailable
-from suno_callbacks.logic.normalise import InvalidCallback, normalise_callback
+from suno_callbacks.logic.normalise import InvalidCallback, normalise_body
 from suno_callbacks.logic.signing import (
     KIE_SIGNATURE_HEADER,
     KIE_TIMESTAMP_HEADER,
     REF_PARAM,
-    REF_PATTERN,
     SIGNATURE_PARAM,
     SigningKeys,
     verify_kie_signature,
@@ -48,7 +46,7 @@ _DAY_SECONDS = 86_400
 
 
 class UnknownKind(Exception):
-    """The route segment is not one of the 16 callback kinds."""
+    """The route segment is not one of the callback kinds."""
 
 
 class BodyTooLarge(Exception):
@@ -134,10 +132,25 @@ def receive_callback(
     kind = kind_of(request.kind)
     if len(request.body) > settings.max_body_bytes:
         raise BodyTooLarge(f"{len(request.body)} bytes > {settings.max_body_bytes}")
-    payload, parse_error = _parse_json(request.body)
-    ref = authenticate(
-        request, kind, payload=payload, signing_keys=signing_keys, settings=settings, clock=clock
+    url_signed = verify_url_signature(
+        signing_keys, kind.value, request.query.get(REF_PARAM), request.query.get(SIGNATURE_PARAM)
     )
+    if not url_signed and not has_kie_signature(request.headers, signing_keys):
+        raise Unauthorised  # nothing of the body is looked at
+    callback: NormalisedCallback | None = None
+    try:
+        callback = normalise_body(kind, request.body)
+    except InvalidCallback as invalid:
+        refused = invalid
+    if url_signed:
+        ref = request.query.get(REF_PARAM)
+    else:
+        named_task = callback.task_id if callback else refused.task_id
+        authenticate_kie(
+            request.headers, named_task, signing_keys=signing_keys, settings=settings, clock=clock
+        )
+        # kie.ai signs the task id and a timestamp, not the URL: a `ref` in it is not the caller's.
+        ref = None
 
     recorder = Recorder(
         store=store,
@@ -147,12 +160,8 @@ def receive_callback(
         record_ttl_days=settings.record_ttl_days,
         enqueue_lease_seconds=settings.enqueue_lease_seconds,
     )
-    if parse_error is not None:
-        return recorder.quarantine(kind, ref, request.body, parse_error)
-    try:
-        callback = normalise_callback(kind, payload)
-    except InvalidCallback as invalid:
-        return recorder.quarantine(kind, ref, request.body, invalid.reason)
+    if callback is None:
+        return recorder.quarantine(kind, ref, request.body, refused.reason)
     logger.set_correlation_id(callback.task_id)
     try:
         return recorder.record(callback, ref, request.body)
@@ -160,47 +169,33 @@ def receive_callback(
         return recorder.quarantine(kind, ref, request.body, "record larger than a DynamoDB item")
 
 
-def authenticate(
-    request: CallbackRequest,
-    kind: Kind,
+def has_kie_signature(headers: Mapping[str, str], signing_keys: SigningKeys) -> bool:
+    """Whether a kie.ai webhook signature could authenticate the request (a key and both headers)."""
+    return bool(
+        signing_keys.kie_webhook_key
+        and headers.get(KIE_SIGNATURE_HEADER)
+        and headers.get(KIE_TIMESTAMP_HEADER)
+    )
+
+
+def authenticate_kie(
+    headers: Mapping[str, str],
+    task_id: str | None,
     *,
-    payload: Any,
     signing_keys: SigningKeys,
     settings: IngestSettings,
     clock: Clock,
-) -> str | None:
-    """The trusted `ref` of an authenticated request; `Unauthorised` otherwise (fail closed)."""
-    ref = request.query.get(REF_PARAM)
-    if verify_url_signature(signing_keys, kind.value, ref, request.query.get(SIGNATURE_PARAM)):
-        return ref
-    if verify_kie_signature(
+) -> None:
+    """`Unauthorised` unless kie.ai's signature covers `task_id`, the very task id that will be recorded."""
+    if not verify_kie_signature(
         signing_keys,
-        task_id=_task_id_for_signature(payload),
-        timestamp=request.headers.get(KIE_TIMESTAMP_HEADER),
-        signature=request.headers.get(KIE_SIGNATURE_HEADER),
+        task_id=task_id,
+        timestamp=headers.get(KIE_TIMESTAMP_HEADER),
+        signature=headers.get(KIE_SIGNATURE_HEADER),
         now=clock.moment.timestamp(),
         window_seconds=settings.kie_signature_window_seconds,
     ):
-        # kie.ai's signature does not cover the URL: keep a ref only if it is well-formed.
-        return ref if ref is not None and REF_PATTERN.match(ref) else None
-    raise Unauthorised
-
-
-def _parse_json(body: bytes) -> tuple[Any, str | None]:
-    try:
-        return json.loads(body), None
-    except (UnicodeDecodeError, ValueError):
-        return None, "body is not JSON"
-
-
-def _task_id_for_signature(payload: Any) -> str | None:
-    """kie.ai signs the task id, which kinds place in data.task_id, data.taskId or task_id."""
-    if not isinstance(payload, dict):
-        return None
-    data = payload.get("data")
-    candidates = [data.get("task_id"), data.get("taskId")] if isinstance(data, dict) else []
-    candidates += [payload.get("task_id"), payload.get("taskId")]
-    return next((str(c) for c in candidates if isinstance(c, str | int) and str(c)), None)
+        raise Unauthorised
 
 
 class Recorder:

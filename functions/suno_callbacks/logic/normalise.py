@@ -1,20 +1,27 @@
 """Provider payload -> `NormalisedCallback`: task id, stage, code, msg, items and media to archive.
 
-Plain Python: knows nothing of Lambda or AWS. Raises `InvalidCallback` (ingest quarantines the body) when
-a payload cannot be understood; everything the provider is documented to vary on is accepted.
+Plain Python: knows nothing of Lambda or AWS. Raises `InvalidCallback` (the body is quarantined) when a
+payload cannot be understood; everything the provider is documented to vary on is accepted:
+- the legacy body `{code, msg, data}`, nested (`data.task_id`, `data.data[]`) or flat (`task_id` beside
+  `code`, `data` the result list: sounds, recovery);
+- kie.ai's Market envelope (`data.taskId`, `data.state`, `data.resultJson`: SUNO_CALLBACKS.md §18),
+  unwrapped first, its result normalised as the URL's kind.
+The URL's kind decides the shape; `msg` is never interpreted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from suno_callbacks.logic.payload import InvalidJson, has_replaced_text, parse_json
 from suno_callbacks.models.callbacks import (
     CoverImageData,
     Envelope,
     LyricsData,
+    MarketData,
     MidiData,
     ProviderModel,
     SeparationData,
@@ -43,6 +50,11 @@ _STAGE_NAMES = {
 }
 # Voice statuses that mean the task failed even when `code` says 200.
 _VOICE_FAILURES = frozenset({"fail", "processing_validate_fail"})
+# Market states: the terminal ones come in callbacks; the others are polling states.
+_MARKET_SUCCESS = "success"
+_MARKET_FAILURES = frozenset({"fail", "failed"})
+_MARKET_STATES = frozenset({_MARKET_SUCCESS, *_MARKET_FAILURES, "waiting", "queuing", "generating"})
+_MARKET_KEYS = frozenset({"resultJson", "result_json", "response", "failCode", "fail_code", "failMsg"})
 # Track fields copied to S3, as (payload field, our field name, media type). Stream URLs are provisional
 # (sometimes zero-byte, sometimes endless) and stay in `links` only.
 _TRACK_MEDIA = (
@@ -54,42 +66,147 @@ _TRACK_MEDIA = (
 
 
 class InvalidCallback(ValueError):
-    """The body is authenticated but cannot be understood; `reason` says why (kept with the quarantine)."""
+    """The body is authenticated but cannot be understood; `reason` says why (kept with the quarantine).
 
-    def __init__(self, reason: str) -> None:
+    `task_id` is the task the body names when that much could be read (kie.ai's signature covers it).
+    """
+
+    def __init__(self, reason: str, task_id: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.task_id = task_id
+
+
+def normalise_body(kind: Kind, body: bytes) -> NormalisedCallback:
+    """A raw callback body of `kind`, as our record shape."""
+    try:
+        payload = parse_json(body)
+    except InvalidJson as invalid:
+        raise InvalidCallback(invalid.reason) from None
+    return normalise_callback(kind, payload)
 
 
 def normalise_callback(kind: Kind, payload: Any) -> NormalisedCallback:
-    """One provider callback of `kind`, as our record shape."""
+    """One parsed provider callback of `kind` (from `parse_json`), as our record shape."""
     if not isinstance(payload, dict):
         raise InvalidCallback("body is not a JSON object")
-    envelope = _validate(Envelope, payload, "envelope")
-    if envelope.data is not None and not isinstance(envelope.data, dict):
-        raise InvalidCallback("data is not an object")
+    try:
+        envelope = _validate(Envelope, payload, "body")
+        if _is_market(envelope.data):
+            return _market(kind, envelope)
+        return _legacy(kind, envelope)
+    except InvalidCallback as invalid:
+        if invalid.task_id is None:
+            invalid.task_id = _named_task_id(payload)
+        raise
+
+
+def _named_task_id(payload: dict[str, Any]) -> str | None:
+    """The task id a body names, read without understanding the rest (for a body we quarantine)."""
+    data = payload.get("data")
+    places = [data.get("taskId"), data.get("task_id")] if isinstance(data, dict) else []
+    places += [payload.get("task_id"), payload.get("taskId")]
+    return next((p for p in places if isinstance(p, str) and p.strip() and p.isprintable()), None)
+
+
+def _is_market(data: Any) -> bool:
+    if not isinstance(data, dict):
+        return False
+    state = data.get("state")
+    # MIDI's own `data.state` is "complete", which is not a Market state.
+    return not _MARKET_KEYS.isdisjoint(data) or (isinstance(state, str) and state.lower() in _MARKET_STATES)
+
+
+def _market(kind: Kind, envelope: Envelope) -> NormalisedCallback:
+    """Unwrap kie.ai's Market envelope: its task id, its state, the legacy body inside `resultJson`."""
+    market = _validate(MarketData, envelope.data, "data")
+    task_id = _task_id(market.task_id or envelope.task_id)
+    extra = {**envelope.extra_fields, "market": _market_fields(market, envelope)}
+    state = (market.state or "").strip().lower()
+    if envelope.code != SUCCESS_CODE or state in _MARKET_FAILURES:
+        error = ": ".join(text for text in (market.fail_code, market.fail_msg) if text) or None
+        return NormalisedCallback(
+            task_id=task_id,
+            kind=kind,
+            stage=Stage.ERROR,
+            code=envelope.code,
+            msg=envelope.msg or "",
+            error=error,
+            extra=extra,
+        )
+    result = _market_result(market, task_id)
+    if result is None:
+        raise InvalidCallback(
+            f"Market callback in state {market.state!r} carries no resultJson or response", task_id
+        )
+    try:
+        inner = normalise_callback(kind, result)
+    except InvalidCallback as invalid:
+        raise InvalidCallback(f"data.resultJson: {invalid.reason}", task_id) from None
+    # The envelope's task id is the one kie.ai signs and the one we record (the inner one is the same).
+    return inner.model_copy(update={"task_id": task_id, "extra": {**inner.extra, **extra}})
+
+
+def _market_result(market: MarketData, task_id: str) -> Any:
+    """The legacy body inside the envelope: `resultJson` (a JSON string) or `response` (parsed or not)."""
+    for field, given in (("resultJson", market.result_json), ("response", market.response)):
+        if given is None or given == "":
+            continue
+        result = given
+        try:
+            for _ in range(2):  # a JSON string, sometimes itself encoded as a JSON string
+                if isinstance(result, str):
+                    result = parse_json(result, what=f"data.{field}")
+        except InvalidJson as invalid:
+            raise InvalidCallback(invalid.reason, task_id) from None
+        if not isinstance(result, dict):
+            raise InvalidCallback(f"data.{field} is not a JSON object", task_id)
+        return result
+    return None
+
+
+def _market_fields(market: MarketData, envelope: Envelope) -> dict[str, Any]:
+    """What the envelope said besides the result: kept, never required (`param` included, as sent)."""
+    fields = {"msg": envelope.msg, "model": market.model, "state": market.state, **market.extra_fields}
+    if market.fail_code or market.fail_msg:
+        fields |= {"fail_code": market.fail_code, "fail_msg": market.fail_msg}
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _legacy(kind: Kind, envelope: Envelope) -> NormalisedCallback:
+    data = envelope.data
+    if isinstance(data, list):  # the flat shape: `data` is the result list itself
+        data = {"data": data}
+    elif data is not None and not isinstance(data, dict):
+        raise InvalidCallback("data is neither an object nor a list")
     model, to_items = _SHAPES[kind]
-    data = _validate(model, envelope.data or {}, "data")
-
-    task_id = data.task_id or envelope.task_id
-    if task_id is None:
-        raise InvalidCallback("no task id (looked at data.task_id, data.taskId and task_id)")
-    task_id = task_id.strip()
-    if len(task_id) > MAX_TASK_ID_LENGTH or not task_id.isprintable():
-        raise InvalidCallback("task id is not a printable string of at most 200 characters")
-
-    items, media, error = to_items(data)
+    parsed = _validate(model, data or {}, "data")
+    task_id = _task_id(parsed.task_id or envelope.task_id)
+    try:
+        items, media, error = to_items(parsed)
+        stage = _stage(envelope, parsed)
+    except InvalidCallback as invalid:
+        raise InvalidCallback(invalid.reason, task_id) from None
     return NormalisedCallback(
         task_id=task_id,
         kind=kind,
-        stage=_stage(envelope.code, data, items),
+        stage=stage,
         code=envelope.code,
         msg=envelope.msg or "",
         error=error,
         items=items,
         media=media,
-        extra=_extra(envelope, data),
+        extra=_extra(envelope, parsed),
     )
+
+
+def _task_id(value: str | None) -> str:
+    if value is None:
+        raise InvalidCallback("no task id (looked at data.task_id, data.taskId and task_id)")
+    task_id = value.strip()
+    if len(task_id) > MAX_TASK_ID_LENGTH or not task_id.isprintable() or has_replaced_text(task_id):
+        raise InvalidCallback("task id is not a printable string of at most 200 characters")
+    return task_id
 
 
 def _validate(model: type[M], value: Any, where: str) -> M:
@@ -101,15 +218,16 @@ def _validate(model: type[M], value: Any, where: str) -> M:
         raise InvalidCallback(f"{location}: {first['msg']} ({error.error_count()} error(s))") from None
 
 
-def _stage(code: int, data: StagedData, items: list[Item]) -> Stage:
+def _stage(envelope: Envelope, data: StagedData) -> Stage:
     """A non-200 code is always an error; a kind without stages maps success to complete."""
-    if code != SUCCESS_CODE:
+    if envelope.code != SUCCESS_CODE:
         return Stage.ERROR
     if isinstance(data, VoiceData) and data.status in _VOICE_FAILURES:
         return Stage.ERROR
-    name = (data.callback_type or "complete").strip().lower()
+    given = data.callback_type or envelope.callback_type
+    name = (given or "complete").strip().lower()
     if name not in _STAGE_NAMES:
-        raise InvalidCallback(f"unknown callbackType {data.callback_type!r}")
+        raise InvalidCallback(f"unknown callbackType {given!r}")
     return _STAGE_NAMES[name]
 
 
@@ -129,18 +247,34 @@ def _links(model: ProviderModel, known: dict[str, str | None]) -> dict[str, str]
     return links
 
 
+def unique_names(names: Iterable[str]) -> list[str]:
+    """`names` made distinct by suffixing repeats with `~<position>` (and `~` more while still taken).
+
+    Positions count from 1. Stable: the same list gives the same names, so a `first` and a `complete`
+    naming the same tracks give the same item ids (and S3 keys).
+    """
+    seen: set[str] = set()
+    unique: list[str] = []
+    for position, name in enumerate(names, start=1):
+        candidate = name
+        if candidate in seen:
+            candidate = f"{name}~{position}"
+        while candidate in seen:
+            candidate += "~"
+        seen.add(candidate)
+        unique.append(candidate)
+    return unique
+
+
 Parsed = tuple[list[Item], list[MediaRef], str | None]
 
 
 def _tracks(data: TracksData) -> Parsed:
+    tracks = data.data or data.suno_data
+    ids = unique_names((track.id or str(position)).strip() for position, track in enumerate(tracks, 1))
     items: list[Item] = []
     media: list[MediaRef] = []
-    seen: set[str] = set()
-    for position, track in enumerate(data.data, start=1):
-        item_id = track.id or str(position)
-        if item_id in seen:  # two tracks sharing an id must not share S3 keys
-            item_id = f"{item_id}~{position}"
-        seen.add(item_id)
+    for item_id, track in zip(ids, tracks, strict=True):
         urls = {
             "audio_url": track.audio_url,
             "source_audio_url": track.source_audio_url,
@@ -158,6 +292,8 @@ def _tracks(data: TracksData) -> Parsed:
                 prompt=track.prompt,
                 model=track.model_name,
                 created_at=track.create_time,
+                status=track.status,
+                error=track.error,
                 links=_links(track, urls),
                 extra=track.extra_fields,
             )
@@ -210,41 +346,46 @@ def _wav(data: WavData) -> Parsed:
 
 
 def _separation(data: SeparationData) -> Parsed:
+    """Every `*_url` key of the separation object is a stem (`piano_url` included). Spellings of one key
+    (`vocalUrl`, `vocal_url`) naming the same URL are one stem; naming different URLs, two."""
     info = data.vocal_removal_info or data.vocal_separation_info
     if not info:
         return [], [], None
-    links: dict[str, str] = {}
+    stems: dict[str, str] = {}  # field -> URL
     extra: dict[str, Any] = {}
     for name, value in info.items():
         key = snake_case(name)
-        if key.endswith("_url") and isinstance(value, str):
-            if value.strip():
-                links[key] = value
-        else:
+        if not key.endswith("_url"):
             extra[name] = value
+        elif isinstance(value, str) and value.strip() and value not in stems.values():
+            field = unique_names([*stems, key.removesuffix("_url")])[-1]
+            stems[field] = value
+    links = {f"{field}_url": url for field, url in stems.items()}
     item = Item(item_id=SINGLE_RESULT_ITEM, links=links, extra=extra)
     media = [
-        MediaRef(
-            item_id=SINGLE_RESULT_ITEM, field=key.removesuffix("_url"), url=url, media_type=MediaType.AUDIO
-        )
-        for key, url in links.items()
+        MediaRef(item_id=SINGLE_RESULT_ITEM, field=field, url=url, media_type=MediaType.AUDIO)
+        for field, url in stems.items()
     ]
     return [item], media, None
 
 
 def _midi(data: MidiData) -> Parsed:
+    """Instruments with their playable notes; a note without pitch or finite times is left out."""
     if not data.instruments:
         return [], [], None
-    instruments = [
-        Instrument(
-            name=instrument.name,
-            note_count=len(instrument.notes),
-            notes=[
-                Note(pitch=n.pitch, start=n.start, end=n.end, velocity=n.velocity) for n in instrument.notes
-            ],
-        )
-        for instrument in data.instruments
-    ]
+    instruments = []
+    for instrument in data.instruments:
+        notes = [
+            Note(
+                pitch=n.pitch,
+                start=n.start,
+                end=n.end,
+                velocity=1.0 if n.velocity is None else n.velocity,
+            )
+            for n in instrument.notes
+            if n.pitch is not None and n.start is not None and n.end is not None
+        ]
+        instruments.append(Instrument(name=instrument.name or "", note_count=len(notes), notes=notes))
     return [Item(item_id=SINGLE_RESULT_ITEM, status=data.state, instruments=instruments)], [], None
 
 

@@ -20,9 +20,13 @@ class Kind(StrEnum):
     VOICE = "voice"
     VOICE_VALIDATE = "voice-validate"
     VOICE_REGENERATE = "voice-regenerate"
+    MASHUP = "mashup"
+    SOUNDS = "sounds"
+    RECOVERY = "recovery"
 
 
-# Kinds whose payload is a list of tracks (`data.data[]` with audio, image and stream URLs).
+# Kinds whose payload is a list of tracks (`data.data[]`, or `data[]` in the flat shape of sounds and
+# recovery) with audio, image and stream URLs.
 TRACK_KINDS = frozenset(
     {
         Kind.MUSIC,
@@ -32,6 +36,9 @@ TRACK_KINDS = frozenset(
         Kind.ADD_INSTRUMENTAL,
         Kind.ADD_VOCALS,
         Kind.REPLACE_SECTION,
+        Kind.MASHUP,
+        Kind.SOUNDS,
+        Kind.RECOVERY,
     }
 )
 

@@ -58,6 +58,14 @@ class Item(BaseModel):
     links: dict[str, str] = Field(default_factory=dict)
     extra: dict[str, Any] = Field(default_factory=dict)
 
+    @property
+    def failed(self) -> bool:
+        """A result the provider itself reports as failed (a recovery item, a lyrics variant)."""
+        return (self.status or "").strip().lower() in _FAILED_STATUSES
+
+
+_FAILED_STATUSES = frozenset({"failed", "fail", "error"})
+
 
 class MediaRef(BaseModel):
     """A file the provider will delete after ~14 days, to be copied to S3 at a deterministic key."""

@@ -71,6 +71,8 @@ class ArchiveSettings(StoreSettings):
     max_image_bytes: int = Field(default=20 * 1024 * 1024, gt=0, alias=f"{PREFIX}MAX_IMAGE_BYTES")
     max_video_bytes: int = Field(default=2 * 1024 * 1024 * 1024, gt=0, alias=f"{PREFIX}MAX_VIDEO_BYTES")
     source_retention_days: int = Field(default=14, gt=0, alias=f"{PREFIX}SOURCE_RETENTION_DAYS")
+    # The queue's receive limit: the delivery that is the last before the DLQ.
+    max_attempts: int = Field(default=5, gt=0, alias=f"{PREFIX}MAX_ATTEMPTS")
     # Streaming upload to S3: memory stays near (upload_chunks_in_memory + 1) * upload_chunk_bytes whatever
     # the file's size (bench/archive.py). S3 parts are at least 5 MiB; parts in flight <= chunks in memory.
     upload_chunk_bytes: int = Field(
