@@ -37,7 +37,7 @@ class ArchiveConstruct(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self.function = self._build_function(
-            config=config, code=code, layer=layer, table=table, bucket=bucket, topic=topic
+            config=config, code=code, layer=layer, table=table, bucket=bucket, topic=topic, queue=queue
         )
         self._add_queue_source(config, queue)
 
@@ -50,6 +50,7 @@ class ArchiveConstruct(Construct):
         table: dynamodb.ITableV2,
         bucket: s3.IBucket,
         topic: sns.ITopic,
+        queue: sqs.IQueue,
     ) -> lambda_.Function:
         function = build_function(
             self,
@@ -69,29 +70,43 @@ class ArchiveConstruct(Construct):
                 constants.ENV_BUCKET: bucket.bucket_name,
                 constants.ENV_RECORD_TTL_DAYS: str(config.record_ttl_days),
                 constants.ENV_TOPIC_ARN: topic.topic_arn,
+                constants.ENV_QUEUE_URL: queue.queue_url,
+                constants.ENV_MAX_ATTEMPTS: str(constants.QUEUE_MAX_RECEIVE_COUNT),
                 constants.ENV_MEDIA_HOSTS: ",".join(config.media_hosts),
                 constants.ENV_SOURCE_RETENTION_DAYS: str(config.source_retention_days),
             },
         )
         for statement in (
+            # A task in one Query; the task item, stage settlement, assets, outcome and quarantine.
             iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                actions=["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
                 resources=[table.table_arn],
             ),
             # PutObject covers single and multipart uploads (Create/UploadPart/Complete); Abort cleans up.
+            # events/: task events too large for SNS.
             iam.PolicyStatement(
                 actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[bucket.arn_for_objects(f"{constants.MEDIA_PREFIX}*")],
+                resources=[
+                    bucket.arn_for_objects(f"{constants.MEDIA_PREFIX}*"),
+                    bucket.arn_for_objects(f"{constants.EVENTS_PREFIX}*"),
+                ],
+            ),
+            # Bodies too large for an item: read to settle them, written again when quarantined.
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[bucket.arn_for_objects(f"{constants.BODIES_PREFIX}*")],
             ),
             iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]),
+            # The rest of a stage too large for one invocation continues in a new message.
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn]),
         ):
             function.add_to_role_policy(statement)
-        acknowledge_object_prefix(
-            function,
-            bucket,
-            constants.MEDIA_PREFIX,
-            "Archive writes media/{kind}/{task_id}/... keys it derives per asset, under media/ only.",
-        )
+        for prefix, reason in (
+            (constants.MEDIA_PREFIX, "Archive writes media/{kind}/{task_id}/... keys it derives per asset."),
+            (constants.EVENTS_PREFIX, "Archive writes events/{task_id}/{event_id}.json for oversize events."),
+            (constants.BODIES_PREFIX, "Archive reads (and re-keeps) oversize bodies under bodies/<sha256>."),
+        ):
+            acknowledge_object_prefix(function, bucket, prefix, reason)
         return function
 
     def _add_queue_source(self, config: ReceiverConfig, queue: sqs.IQueue) -> None:

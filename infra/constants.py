@@ -40,7 +40,7 @@ INGEST_HANDLER = f"{PACKAGE}.handlers.ingest.lambda_handler"
 ARCHIVE_HANDLER = f"{PACKAGE}.handlers.archive.lambda_handler"
 SWEEP_HANDLER = f"{PACKAGE}.handlers.sweep.lambda_handler"
 
-# Ingest only parses JSON and makes three or four DynamoDB/SQS calls: 256 MB gives it twice the CPU of
+# Ingest only parses JSON and makes two DynamoDB/SQS calls: 256 MB gives it twice the CPU of
 # 128 MB (cold start imports pydantic) at a cost that stays negligible. 10 s leaves headroom under
 # the provider's 15 s answer limit for the SDK's bounded retries (dal/aws.py: 2 s connect, 5 s read).
 INGEST_MEMORY_MB = 256
@@ -72,7 +72,10 @@ CALLBACK_ROUTE = f"{CALLBACK_PATH}/{{kind}}"
 
 # --- storage --------------------------------------------------------------------------------------
 MEDIA_PREFIX = "media/"
-QUARANTINE_PREFIX = "quarantine/"
+# Callback bodies too large for a DynamoDB item (only with a raised body limit), by SHA-256.
+BODIES_PREFIX = "bodies/"
+# Task events too large for SNS (the message published names the object).
+EVENTS_PREFIX = "events/"
 ABORT_MULTIPART_AFTER_DAYS = 2
 
 # --- function environment (source of truth: suno_callbacks/models/settings.py) ---------------------
@@ -85,6 +88,7 @@ ENV_TOPIC_ARN = f"{PREFIX}TOPIC_ARN"
 ENV_MEDIA_HOSTS = f"{PREFIX}MEDIA_HOSTS"
 ENV_SOURCE_RETENTION_DAYS = f"{PREFIX}SOURCE_RETENTION_DAYS"
 ENV_SWEEP_NEAR_EXPIRY_DAYS = f"{PREFIX}SWEEP_NEAR_EXPIRY_DAYS"
+ENV_MAX_ATTEMPTS = f"{PREFIX}MAX_ATTEMPTS"
 
 # --- signing secret -------------------------------------------------------------------------------
 SECRET_TEMPLATE = '{"previous": "", "kie_webhook_key": ""}'  # noqa: S105 - a shape, no value

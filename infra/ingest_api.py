@@ -117,18 +117,18 @@ class IngestApiConstruct(Construct):
             ),
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn]),
             iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secret.secret_arn]),
-            # A body too large for a DynamoDB item is quarantined in S3, and only there.
+            # A body too large for a DynamoDB item (only with a raised body limit) is kept in S3.
             iam.PolicyStatement(
                 actions=["s3:PutObject"],
-                resources=[bucket.arn_for_objects(f"{constants.QUARANTINE_PREFIX}*")],
+                resources=[bucket.arn_for_objects(f"{constants.BODIES_PREFIX}*")],
             ),
         ):
             function.add_to_role_policy(statement)
         acknowledge_object_prefix(
             function,
             bucket,
-            constants.QUARANTINE_PREFIX,
-            "Ingest writes quarantined bodies under quarantine/ only; their keys are not known in advance.",
+            constants.BODIES_PREFIX,
+            "Ingest writes oversize bodies under bodies/<sha256> only; their keys are not known in advance.",
         )
         return function
 

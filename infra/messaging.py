@@ -1,4 +1,10 @@
-"""The archive queue with its dead-letter queue, and the events topic subscribers listen to (DESIGN §7)."""
+"""The archive queue with its dead-letter queue, and the events topic subscribers listen to (DESIGN §1, §7).
+
+The queue is FIFO: each task is a message group, so archive settles a task's stages one at a time, in
+the order they arrived, while different tasks go in parallel (high-throughput mode: deduplication and
+throughput per message group). Ingest gives each stage a deduplication id, so a redelivered callback
+queued again within five minutes is dropped by SQS.
+"""
 
 from __future__ import annotations
 
@@ -25,9 +31,11 @@ class MessagingConstruct(Construct):
         self.topic = self._build_topic(config)
 
     def _build_dead_letter_queue(self) -> sqs.Queue:
+        # A FIFO queue's dead-letter queue must be FIFO too.
         return sqs.Queue(
             self,
             "ArchiveDeadLetters",
+            fifo=True,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=Duration.days(constants.QUEUE_RETENTION_DAYS),
@@ -38,6 +46,10 @@ class MessagingConstruct(Construct):
         return sqs.Queue(
             self,
             "ArchiveRequests",
+            fifo=True,
+            content_based_deduplication=False,
+            deduplication_scope=sqs.DeduplicationScope.MESSAGE_GROUP,
+            fifo_throughput_limit=sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             visibility_timeout=Duration.seconds(consumer_timeout_seconds * constants.QUEUE_VISIBILITY_FACTOR),

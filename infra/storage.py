@@ -53,6 +53,15 @@ class StorageConstruct(Construct):
                     sort_key=dynamodb.Attribute(name=keys.TIME_KEY, type=string),
                     projection_type=dynamodb.ProjectionType.ALL,
                 ),
+                # Sparse: stages archive has not settled (ingest sets `unsettled`, archive removes it).
+                # It projects only what the sweep sends, so each stage costs it one small index write.
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=keys.UNSETTLED_INDEX,
+                    partition_key=dynamodb.Attribute(name=keys.UNSETTLED, type=string),
+                    sort_key=dynamodb.Attribute(name=keys.RECEIVED_AT, type=string),
+                    projection_type=dynamodb.ProjectionType.INCLUDE,
+                    non_key_attributes=list(keys.UNSETTLED_PROJECTION),
+                ),
             ],
         )
 

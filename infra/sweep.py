@@ -1,4 +1,4 @@
-"""The sweep: on a schedule, re-queues tasks that are not settled yet, before their media expire."""
+"""The sweep: on a schedule, queues again the stages archive has not settled, before their media expire."""
 
 from __future__ import annotations
 
@@ -64,12 +64,11 @@ class SweepConstruct(Construct):
             },
         )
         for statement in (
-            # Lists tasks by kind and time through the index (never a Scan) ...
+            # Lists unsettled stages by kind and time through the sparse index (never a Scan), which
+            # projects what the message needs ...
             iam.PolicyStatement(
-                actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{keys.BY_KIND_TIME_INDEX}"]
+                actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{keys.UNSETTLED_INDEX}"]
             ),
-            # ... reads the stage record it re-queues ...
-            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[table.table_arn]),
             # ... and sends the same message ingest would have sent.
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn]),
         ):

@@ -14,23 +14,28 @@ Scan. Reading needs `dynamodb:Query` on the table and its indexes and `s3:GetObj
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from suno_callbacks.dal import keys
 from suno_callbacks.dal.aws import client
+from suno_callbacks.dal.bodies import BodyStore, body_of
 from suno_callbacks.dal.records import RecordStore
 from suno_callbacks.dal.secrets import load_signing_keys
 from suno_callbacks.errors import StoreUnavailable
+from suno_callbacks.logic.normalise import InvalidCallback, normalise_body
+from suno_callbacks.logic.payload import InvalidJson, parse_json
 from suno_callbacks.logic.signing import CALLBACKS_PATH, signed_callback_url
 from suno_callbacks.models.events import Asset
 from suno_callbacks.models.kinds import Kind, Stage
-from suno_callbacks.models.records import Item, StageRecord, TaskRecord
+from suno_callbacks.models.records import Item, MediaRef, StageRecord, TaskRecord
 from suno_callbacks.models.settings import PREFIX, ReaderSettings, load_settings
 from suno_callbacks.timestamps import to_iso
 
@@ -66,19 +71,57 @@ def settings_from_stack(stack_name: str, model: type[SettingsT]) -> SettingsT:
     return model.model_validate(values)
 
 
-class StageSummary(BaseModel):
+class VariantView(BaseModel):
+    """A redelivery of a stage whose body differed from the first one (kept beside it)."""
+
+    received_at: str
+    body_sha256: str
+    body: Any = None
+
+
+class StageView(BaseModel):
+    """One callback of the task as it arrived: what it said (read from its body by the same code that
+    accepted it), its redeliveries, and how archive settled it, or why it is still waiting."""
+
     stage: Stage
-    code: int
+    kind: Kind
+    ref: str | None = None
+    received_at: str
+    code: int | None = None
     msg: str = ""
     error: str | None = None
-    received_at: str
     duplicates: int = 0
-    queued_at: str | None = None
+    settled_at: str | None = None
+    # `settled`, or `quarantined` (it arrived under another kind or ref than the task's).
+    settlement: str | None = None
+    # While not settled: the delivery that last failed, and why (a download that keeps failing).
+    attempts: int | None = None
+    last_failure: str | None = None
+    last_failure_at: str | None = None
+    items: list[Item] = Field(default_factory=list)
+    media: list[MediaRef] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    body: Any = None
+    variants: list[VariantView] = Field(default_factory=list)
+
+
+class EventView(BaseModel):
+    """An event published for the task (SNS), as it was sent."""
+
+    event_id: str
+    event: str
+    status: str
+    notified_at: str
+    message: dict[str, Any] | None = None
 
 
 class TaskView(BaseModel):
-    """A task as a reader sees it (the CLI's `task --json`): the task item, its stages with their duplicate
-    counts, the items of its highest stage, and its assets."""
+    """A task as a reader sees it (the CLI's `task --json`, the console): the task, its stages in the
+    order they arrived, the items of its highest settled stage, its assets and the events sent.
+
+    Until archive has settled its first stage a task has no task item yet: it is then shown from its
+    stages (status the highest received, no outcome).
+    """
 
     task_id: str
     kind: Kind
@@ -87,26 +130,17 @@ class TaskView(BaseModel):
     outcome: str | None = None
     created_at: str
     updated_at: str
-    stages: list[StageSummary]
+    stages: list[StageView]
     items: list[Item]
     assets: list[Asset]
-
-    @classmethod
-    def of(cls, task: TaskRecord, stages: list[StageRecord], assets: list[Asset]) -> TaskView:
-        ordered = sorted(stages, key=lambda s: s.stage.rank)
-        with_items = [s for s in ordered if s.items]
-        return cls(
-            **task.model_dump(),
-            stages=[StageSummary.model_validate(s.model_dump()) for s in ordered],
-            items=with_items[-1].items if with_items else [],
-            assets=assets,
-        )
+    events: list[EventView] = Field(default_factory=list)
 
 
 class Reader:
     def __init__(self, settings: ReaderSettings) -> None:
         self.settings = settings
         self._records = RecordStore(settings.table_name)
+        self._bodies = BodyStore(settings.bucket_name)
 
     @classmethod
     def from_environment(cls) -> Reader:
@@ -119,12 +153,59 @@ class Reader:
     def get_task(self, task_id: str) -> TaskView | None:
         """The whole task (one consistent Query), or None when no callback for it was recorded."""
         items = self._records.query_task(task_id)
-        task = next((i for i in items if i.get("type") == "task"), None)
-        if task is None:
+        stages = [self._stage_view(i, items) for i in items if i.get("type") == "stage"]
+        if not stages:
             return None
-        stages = [StageRecord.model_validate(i) for i in items if i.get("type") == "stage"]
+        stages.sort(key=lambda s: s.received_at)
         assets = [Asset.model_validate(i) for i in items if i.get("type") == "asset"]
-        return TaskView.of(TaskRecord.model_validate(task), stages, assets)
+        events = [_event_view(i) for i in items if i.get("type") in ("outcome", "progress")]
+        events.sort(key=lambda e: e.notified_at)
+        task_item = next((i for i in items if i.get("type") == "task"), None)
+        owned = [s for s in stages if s.settlement != "quarantined"] or stages
+        if task_item is not None:
+            task = TaskRecord.model_validate(task_item)
+        else:
+            first = owned[0]
+            task = TaskRecord(
+                task_id=task_id,
+                kind=first.kind,
+                ref=first.ref,
+                status=max((s.stage for s in owned), key=lambda stage: stage.rank),
+                created_at=first.received_at,
+                updated_at=owned[-1].received_at,
+            )
+        with_items = sorted((s for s in owned if s.items), key=lambda s: s.stage.rank)
+        return TaskView(
+            **task.model_dump(),
+            stages=stages,
+            items=with_items[-1].items if with_items else [],
+            assets=assets,
+            events=events,
+        )
+
+    def _stage_view(self, item: dict[str, Any], task_items: list[dict[str, Any]]) -> StageView:
+        record = StageRecord.model_validate(item)
+        body = body_of(item, self._bodies)
+        view = StageView.model_validate(record.model_dump())
+        view.body = _readable(body)
+        try:
+            callback = normalise_body(record.kind, body)
+        except InvalidCallback as invalid:
+            view.warnings = [f"not readable with this version: {invalid.reason}"]
+        else:
+            view.code, view.msg, view.error = callback.code, callback.msg, callback.error
+            view.items, view.media, view.warnings = callback.items, callback.media, callback.warnings
+        prefix = f"{record.stage_key}#VARIANT#"
+        view.variants = [
+            VariantView(
+                received_at=variant[keys.RECEIVED_AT],
+                body_sha256=variant["body_sha256"],
+                body=_readable(body_of(variant, self._bodies)),
+            )
+            for variant in task_items
+            if variant.get("type") == "stage_variant" and str(variant[keys.SK]).startswith(prefix)
+        ]
+        return view
 
     def find_tasks_by_ref(
         self,
@@ -199,6 +280,25 @@ class Reader:
             ExpressionAttributeValues=values,
             ScanIndexForward=not newest_first,
         )
+
+
+def _readable(body: bytes) -> Any:
+    """A body as JSON when it is JSON (parsed safely), else its text."""
+    try:
+        return parse_json(body)
+    except InvalidJson:
+        return body.decode("utf-8", "replace")
+
+
+def _event_view(item: dict[str, Any]) -> EventView:
+    message = item.get("message")
+    return EventView(
+        event_id=item["event_id"],
+        event=item["event"],
+        status=item["status"],
+        notified_at=item["notified_at"],
+        message=json.loads(zlib.decompress(message)) if message else None,
+    )
 
 
 def _matches(task: TaskRecord, kind: Kind | None, status: Stage | None) -> bool:

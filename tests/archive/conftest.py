@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import socket
 import struct
@@ -16,7 +17,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,18 +28,23 @@ import pytest
 from moto import mock_aws
 
 from suno_callbacks.dal import keys
-from suno_callbacks.dal.assets import AssetStore
+from suno_callbacks.dal.bodies import BodyStore
 from suno_callbacks.dal.media_store import MediaStore, transfer_config
-from suno_callbacks.dal.records import RecordStore, compress
+from suno_callbacks.dal.queue import ArchiveQueue
+from suno_callbacks.dal.records import RecordStore
 from suno_callbacks.dal.schema import table_definition
+from suno_callbacks.dal.settlement import SettlementStore
 from suno_callbacks.dal.topic import Topic
 from suno_callbacks.handlers import archive as handler
+from suno_callbacks.local.emulator import FIFO_ATTRIBUTES
 from suno_callbacks.logic.archive import Archiver
-from suno_callbacks.logic.normalise import normalise_callback
+from suno_callbacks.logic.ingest import Clock, Recorder
+from suno_callbacks.logic.normalise import normalise_body
 from suno_callbacks.logic.url_policy import UrlPolicy
 from suno_callbacks.models.kinds import Kind
 from suno_callbacks.models.messages import ArchiveRequest
 from suno_callbacks.models.settings import ArchiveSettings
+from suno_callbacks.timestamps import from_iso
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXAMPLES = Path(__file__).parents[1] / "fixtures" / "examples"
@@ -237,20 +243,26 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "Attributes"
         ]["QueueArn"]
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=subscriber_arn)
-        dlq_url = sqs.create_queue(QueueName="archive-dlq")["QueueUrl"]
+        dlq_url = sqs.create_queue(QueueName="archive-dlq.fifo", Attributes=FIFO_ATTRIBUTES)["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
         queue_url = sqs.create_queue(
-            QueueName="archive",
+            QueueName="archive.fifo",
             Attributes={
+                **FIFO_ATTRIBUTES,
                 "VisibilityTimeout": "0",
                 "RedrivePolicy": json.dumps(
                     {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}
                 ),
             },
         )["QueueUrl"]
-        for name, value in {**TEST_ENV, "SUNO_CALLBACKS_TOPIC_ARN": topic_arn}.items():
+        environment = {
+            **TEST_ENV,
+            "SUNO_CALLBACKS_TOPIC_ARN": topic_arn,
+            "SUNO_CALLBACKS_QUEUE_URL": queue_url,
+        }
+        for name, value in environment.items():
             monkeypatch.setenv(name, value)
         handler.archiver.cache_clear()
         yield Aws(dynamodb, s3, sqs, topic_arn, subscriber_url, queue_url, dlq_url)
@@ -284,17 +296,24 @@ def dns() -> FakeDns:
 def use_fake_dns(aws: Aws, dns: FakeDns, monkeypatch: pytest.MonkeyPatch) -> FakeDns:
     """Make the handler's archiver resolve through `dns` (and allow the made-up `media.test` domain)."""
     settings = ArchiveSettings.model_validate(
-        {**TEST_ENV, "SUNO_CALLBACKS_TOPIC_ARN": aws.topic_arn, "SUNO_CALLBACKS_MEDIA_HOSTS": "media.test"}
+        {
+            **TEST_ENV,
+            "SUNO_CALLBACKS_TOPIC_ARN": aws.topic_arn,
+            "SUNO_CALLBACKS_QUEUE_URL": aws.queue_url,
+            "SUNO_CALLBACKS_MEDIA_HOSTS": "media.test",
+        }
     )
     records = RecordStore(settings.table_name)
     archiver = Archiver(
         settings=settings,
         records=records,
-        assets=AssetStore(records),
+        settlement=SettlementStore(records),
+        bodies=BodyStore(settings.bucket_name),
         media=MediaStore(
             settings.bucket_name, config=transfer_config(chunk_bytes=settings.upload_chunk_bytes)
         ),
         topic=Topic(settings.topic_arn),
+        queue=ArchiveQueue(settings.queue_url),
         policy=UrlPolicy(
             allowed_hosts=settings.media_hosts, local_hosts=settings.local_media_hosts, resolver=dns
         ),
@@ -306,47 +325,28 @@ def use_fake_dns(aws: Aws, dns: FakeDns, monkeypatch: pytest.MonkeyPatch) -> Fak
 # --- stages, written the way ingest writes them ---------------------------------------------------------
 
 
+class _NotQueued:
+    """The tests hand the archive request to the handler themselves."""
+
+    def send(self, request: ArchiveRequest) -> None:
+        pass
+
+
 def write_stage(kind: Kind, payload: dict[str, Any], *, ref: str | None = None) -> ArchiveRequest:
-    """The stage and task items ingest writes for this callback; returns the message it would queue."""
+    """The stage item ingest writes for this callback (its own Recorder); returns the message it queues."""
     body = json.dumps(payload).encode()
-    callback = normalise_callback(kind, payload)
-    store = RecordStore(TABLE)
-    store.put_new(
-        {
-            keys.PK: keys.task_pk(callback.task_id),
-            keys.SK: keys.stage_sk(callback.stage),
-            "type": "stage",
-            "task_id": callback.task_id,
-            "kind": kind.value,
-            "stage": callback.stage.value,
-            "code": callback.code,
-            "msg": callback.msg,
-            "error": callback.error,
-            "items": [item.model_dump(mode="json", exclude_none=True) for item in callback.items],
-            "media": [ref.model_dump(mode="json") for ref in callback.media],
-            "received_at": RECEIVED_AT,
-            "body_sha256": hashlib.sha256(body).hexdigest(),
-            "raw_body": compress(body),
-            "duplicates": 0,
-            "queued_at": RECEIVED_AT,
-        }
+    callback = normalise_body(kind, body)
+    recorder = Recorder(
+        store=RecordStore(TABLE),
+        queue=_NotQueued(),  # type: ignore[arg-type]
+        bodies=BodyStore(BUCKET),
+        clock=Clock(from_iso(RECEIVED_AT)),
+        record_ttl_days=0,
     )
-    task = store.get(keys.task_pk(callback.task_id), keys.TASK_SK)
-    if task is None:
-        store.put_new(
-            {
-                keys.PK: keys.task_pk(callback.task_id),
-                keys.SK: keys.TASK_SK,
-                "type": "task",
-                "task_id": callback.task_id,
-                "kind": kind.value,
-                "ref": ref,
-                "status": callback.stage.value,
-                "created_at": RECEIVED_AT,
-                "updated_at": RECEIVED_AT,
-            }
-        )
-    return ArchiveRequest(task_id=callback.task_id, stage=callback.stage, kind=kind, received_at=RECEIVED_AT)
+    recorder.record(callback, ref, body)
+    return ArchiveRequest(
+        task_id=callback.task_id, stage=callback.stage, kind=kind, ref=ref, received_at=RECEIVED_AT
+    )
 
 
 # --- Lambda's SQS trigger --------------------------------------------------------------------------------
@@ -358,9 +358,32 @@ class LambdaContext:
     memory_limit_in_mb: int = 1024
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:archive"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # What the invocation has left each time it asks (a test may make time run out mid-invocation).
+    remaining_millis: Callable[[], int] = lambda: 60_000
 
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return self.remaining_millis()
+
+
+def running_out(calls: int) -> Callable[[], int]:
+    """Remaining time that is plenty for the first `calls` questions, then nearly none."""
+    asked = itertools.count()
+    return lambda: 60_000 if next(asked) < calls else 1_000
+
+
+def fifo_attributes(body: str, sequence: int) -> dict[str, str]:
+    """What SQS FIFO puts on a delivered message of this archive request (any group for a broken one)."""
+    try:
+        request = ArchiveRequest.model_validate_json(body)
+        group, deduplication = request.group_id, request.deduplication_id
+    except ValueError:
+        group, deduplication = "unreadable", hashlib.sha256(body.encode()).hexdigest()
+    return {
+        "ApproximateReceiveCount": "1",
+        "MessageGroupId": group,
+        "MessageDeduplicationId": deduplication,
+        "SequenceNumber": str(18_000_000_000_000_000_000 + sequence),
+    }
 
 
 def sqs_event(*bodies: str) -> dict[str, Any]:
@@ -370,22 +393,22 @@ def sqs_event(*bodies: str) -> dict[str, Any]:
                 "messageId": str(uuid.uuid4()),
                 "receiptHandle": "handle",
                 "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
+                "attributes": fifo_attributes(body, sequence),
                 "messageAttributes": {},
                 "md5OfBody": hashlib.md5(body.encode()).hexdigest(),
                 "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:archive",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:archive.fifo",
                 "awsRegion": "us-east-1",
             }
-            for body in bodies
+            for sequence, body in enumerate(bodies)
         ]
     }
 
 
-def invoke(*requests: ArchiveRequest) -> list[str]:
+def invoke(*requests: ArchiveRequest, context: LambdaContext | None = None) -> list[str]:
     """Run the handler on one batch; returns the failed message ids."""
     event = sqs_event(*(r.model_dump_json() for r in requests))
-    response = handler.lambda_handler(event, LambdaContext())
+    response = handler.lambda_handler(event, context or LambdaContext())
     return [failure["itemIdentifier"] for failure in response["batchItemFailures"]]
 
 

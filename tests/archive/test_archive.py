@@ -13,7 +13,8 @@ import mido
 import pytest
 
 from suno_callbacks.dal import keys
-from suno_callbacks.dal.assets import AssetStore
+from suno_callbacks.dal.queue import ArchiveQueue
+from suno_callbacks.dal.settlement import SettlementStore
 from suno_callbacks.errors import StoreUnavailable
 from suno_callbacks.handlers import archive as handler
 from suno_callbacks.models.kinds import Kind
@@ -140,7 +141,7 @@ def test_missing_source_is_a_permanent_failure_and_completes_with_failures(
 def test_slow_source_times_out_and_is_retried_until_the_dlq(aws: Aws, media_server: MediaServer) -> None:
     payload = one_track(media_server, {"audio_url": Route(body=b"x" * 1000, stall_seconds=1.0)})
     request = write_stage(Kind.MUSIC, payload)
-    aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody=request.model_dump_json())
+    ArchiveQueue(aws.queue_url).send(request)
 
     drain(aws)
 
@@ -288,7 +289,7 @@ def test_an_empty_body_is_retried_then_recorded_as_a_failed_asset(
     image = Route(body=b"\xff\xd8", content_type="image/jpeg")
     payload = one_track(media_server, {"audio_url": Route(body=b""), "image_url": image})
     request = write_stage(Kind.MUSIC, payload)
-    aws.sqs.send_message(QueueUrl=aws.queue_url, MessageBody=request.model_dump_json())
+    ArchiveQueue(aws.queue_url).send(request)
 
     drain(aws)
 
@@ -467,13 +468,13 @@ def test_a_failure_after_publishing_republishes_with_the_same_event_id(
     aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     request = write_stage(Kind.LYRICS, load("lyrics.success.json"))
-    record_notified = AssetStore.record_notified
+    record_notified = SettlementStore.record_notified
 
-    def fail_once(self: AssetStore, *args: Any, **kwargs: Any) -> None:
-        monkeypatch.setattr(AssetStore, "record_notified", record_notified)
+    def fail_once(self: SettlementStore, *args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(SettlementStore, "record_notified", record_notified)
         raise StoreUnavailable("DynamoDB down")
 
-    monkeypatch.setattr(AssetStore, "record_notified", fail_once)
+    monkeypatch.setattr(SettlementStore, "record_notified", fail_once)
 
     assert len(invoke(request)) == 1
     assert invoke(request) == []

@@ -13,10 +13,13 @@ from suno_callbacks.cli import operations
 from suno_callbacks.cli.commands import main
 from suno_callbacks.dal import keys
 from suno_callbacks.dal.aws import client
+from suno_callbacks.dal.queue import ArchiveQueue
 from suno_callbacks.dal.records import RecordStore
+from suno_callbacks.local.emulator import FIFO_ATTRIBUTES
 from suno_callbacks.logic import ingest
 from suno_callbacks.logic.normalise import InvalidCallback
 from suno_callbacks.models.kinds import Kind, Stage
+from suno_callbacks.models.messages import ArchiveRequest
 from suno_callbacks.models.settings import CliSettings, load_settings
 from suno_callbacks.reader import STACK_OUTPUTS, Reader
 from tests.conftest import FIXTURES, load_fixture
@@ -35,10 +38,11 @@ def settings(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> CliSettings:
     return load_settings(CliSettings)
 
 
-def test_reader_finds_tasks_by_ref_kind_status_and_time(settings: CliSettings) -> None:
+def test_reader_finds_tasks_by_ref_kind_status_and_time(aws: Aws, settings: CliSettings) -> None:
     post("lyrics", lyrics("t-1"), ref="job-1")
     post("lyrics", lyrics("t-2"), ref="job-2")
     post("music", load_fixture(FIXTURES / "examples" / "music.failure.json"), ref="job-1")
+    aws.settle()  # archive creates the tasks
     reader = Reader(settings)
 
     assert [t.ref for t in reader.find_tasks_by_ref("job-2")] == ["job-2"]
@@ -126,12 +130,20 @@ def test_a_quarantined_callback_is_listed_and_replayed_once_the_model_accepts_it
     assert operations.replay(settings, ids=[]) == []
 
 
-def test_redrive_moves_every_dlq_message_back(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_redrive_moves_every_dlq_message_back_in_its_task_group(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sqs = client("sqs")
-    dlq_url = sqs.create_queue(QueueName="archive-dlq")["QueueUrl"]
+    dlq_url = sqs.create_queue(QueueName="archive-dlq.fifo", Attributes=FIFO_ATTRIBUTES)["QueueUrl"]
     monkeypatch.setenv("SUNO_CALLBACKS_DLQ_URL", dlq_url)
-    for n in range(13):
-        sqs.send_message(QueueUrl=dlq_url, MessageBody=json.dumps({"n": n}))
+    dead = [
+        ArchiveRequest(task_id=f"t-{n % 4}", stage=Stage.COMPLETE, kind=Kind.MUSIC, received_at="x", part=n)
+        for n in range(13)
+    ]
+    for request in dead:  # as the queue moved them, a moment ago (within SQS's deduplication window)
+        ArchiveQueue(dlq_url).send(request)
+        ArchiveQueue(aws.queue_url).send(request)
+    aws.queued()
     seen: list[tuple[int, int]] = []
 
     moved = operations.redrive(
@@ -139,7 +151,8 @@ def test_redrive_moves_every_dlq_message_back(aws: Aws, monkeypatch: pytest.Monk
     )
 
     assert moved == 13
-    assert sorted(m["n"] for m in aws.queued()) == list(range(13))
+    redriven = sorted((m["task_id"], m["part"]) for m in aws.queued())
+    assert redriven == sorted((r.task_id, r.part) for r in dead), "none dropped as a repeat"
     assert seen[0] == (0, 13) and seen[-1] == (13, 13)
     assert sqs.receive_message(QueueUrl=dlq_url).get("Messages", []) == []
 
@@ -151,9 +164,10 @@ def test_cli_errors_say_what_to_do(aws: Aws, capsys: pytest.CaptureFixture[str])
     assert "SUNO_CALLBACKS_DLQ_URL is not set" in capsys.readouterr().err
 
 
-def test_every_page_of_a_query_is_read(settings: CliSettings) -> None:
+def test_every_page_of_a_query_is_read(aws: Aws, settings: CliSettings) -> None:
     for n in range(7):
         post("lyrics", lyrics(f"t-{n}"), ref="job-paged")
+    aws.settle()
     store = RecordStore(settings.table_name)
     pages_of_two = store.query(
         IndexName=keys.BY_REF_INDEX,

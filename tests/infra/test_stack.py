@@ -107,7 +107,13 @@ def test_environment_matches_the_settings_models(synth: Synthesised) -> None:
         "ingest": common | store | {"SUNO_CALLBACKS_QUEUE_URL", "SUNO_CALLBACKS_SECRET_ID"},
         "archive": common
         | store
-        | {"SUNO_CALLBACKS_TOPIC_ARN", "SUNO_CALLBACKS_MEDIA_HOSTS", "SUNO_CALLBACKS_SOURCE_RETENTION_DAYS"},
+        | {
+            "SUNO_CALLBACKS_TOPIC_ARN",
+            "SUNO_CALLBACKS_QUEUE_URL",
+            "SUNO_CALLBACKS_MEDIA_HOSTS",
+            "SUNO_CALLBACKS_SOURCE_RETENTION_DAYS",
+            "SUNO_CALLBACKS_MAX_ATTEMPTS",
+        },
         "sweep": common
         | {
             "SUNO_CALLBACKS_TABLE",
@@ -124,6 +130,8 @@ def test_environment_matches_the_settings_models(synth: Synthesised) -> None:
     archive = functions["archive"]["Environment"]["Variables"]
     assert "suno.ai" in archive["SUNO_CALLBACKS_MEDIA_HOSTS"].split(",")
     assert functions["sweep"]["Environment"]["Variables"]["SUNO_CALLBACKS_SWEEP_NEAR_EXPIRY_DAYS"] == "12"
+    # the last attempt before the DLQ, as archive must know it
+    assert archive["SUNO_CALLBACKS_MAX_ATTEMPTS"] == str(constants.QUEUE_MAX_RECEIVE_COUNT)
     assert functions["ingest"]["Environment"]["Variables"]["SUNO_CALLBACKS_SECRET_ID"] == {
         "Ref": synth.id_of(synth.stack.receiver.secret)
     }
@@ -174,10 +182,11 @@ def test_ingest_writes_items_sends_messages_reads_the_secret_and_nothing_else(sy
     assert statements(synth.json, _role_id(synth, r.ingest.function)) == _own_logs_and_traces(
         synth, r.ingest.function
     ) | {
+        # the stage put, and a redelivery's duplicate count
         (("dynamodb:PutItem", "dynamodb:UpdateItem"), get_att(table)),
         (("sqs:SendMessage",), get_att(queue)),
         (("secretsmanager:GetSecretValue",), ref(synth.id_of(r.secret))),
-        (("s3:PutObject",), arn_with_suffix(bucket, "/quarantine/*")),
+        (("s3:PutObject",), arn_with_suffix(bucket, "/bodies/*")),
     }
 
 
@@ -194,21 +203,23 @@ def test_archive_reads_and_writes_its_task_streams_media_and_publishes(synth: Sy
     assert statements(synth.json, _role_id(synth, r.archive.function)) == _own_logs_and_traces(
         synth, r.archive.function
     ) | {
-        (("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"), get_att(table)),
+        (("dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"), get_att(table)),
         (("s3:AbortMultipartUpload", "s3:PutObject"), arn_with_suffix(bucket, "/media/*")),
+        (("s3:AbortMultipartUpload", "s3:PutObject"), arn_with_suffix(bucket, "/events/*")),
+        (("s3:GetObject", "s3:PutObject"), arn_with_suffix(bucket, "/bodies/*")),
         (("sns:Publish",), ref(synth.id_of(r.topic))),
+        (("sqs:SendMessage",), get_att(queue)),  # the continuation of a stage too large for one run
         (consume, get_att(queue)),
     }
 
 
-def test_sweep_queries_the_kind_index_reads_stages_and_sends(synth: Synthesised) -> None:
+def test_sweep_queries_the_unsettled_index_and_sends(synth: Synthesised) -> None:
     r = synth.stack.receiver
     table, queue = synth.id_of(r.table), synth.id_of(r.queue)
     assert statements(synth.json, _role_id(synth, r.sweep.function)) == _own_logs_and_traces(
         synth, r.sweep.function
     ) | {
-        (("dynamodb:Query",), arn_with_suffix(table, "/index/by-kind-time")),
-        (("dynamodb:GetItem",), get_att(table)),
+        (("dynamodb:Query",), arn_with_suffix(table, "/index/unsettled")),
         (("sqs:SendMessage",), get_att(queue)),
     }
 
@@ -232,6 +243,8 @@ def test_table_keys_indexes_pitr_ttl_and_protection(synth: Synthesised) -> None:
         "kind_key": "S",
         "time_key": "S",
         "ref": "S",
+        "unsettled": "S",
+        "received_at": "S",
     }
     indexes = {i["IndexName"]: i for i in props["GlobalSecondaryIndexes"]}
     assert indexes["by-kind-time"]["KeySchema"] == [
@@ -242,7 +255,15 @@ def test_table_keys_indexes_pitr_ttl_and_protection(synth: Synthesised) -> None:
         {"AttributeName": "ref", "KeyType": "HASH"},
         {"AttributeName": "time_key", "KeyType": "RANGE"},
     ]
-    assert {i["Projection"]["ProjectionType"] for i in indexes.values()} == {"ALL"}
+    assert indexes["unsettled"]["KeySchema"] == [
+        {"AttributeName": "unsettled", "KeyType": "HASH"},
+        {"AttributeName": "received_at", "KeyType": "RANGE"},
+    ]
+    assert indexes["unsettled"]["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["task_id", "stage", "kind", "ref"],
+    }
+    assert {indexes[name]["Projection"]["ProjectionType"] for name in ("by-kind-time", "by-ref")} == {"ALL"}
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     (replica,) = props["Replicas"]
     assert replica["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
@@ -250,6 +271,17 @@ def test_table_keys_indexes_pitr_ttl_and_protection(synth: Synthesised) -> None:
 
 
 # --- queue ----------------------------------------------------------------------------------------
+
+
+def test_queue_is_fifo_per_task_with_a_fifo_dead_letter_queue(synth: Synthesised) -> None:
+    r = synth.stack.receiver
+    queue = _resource(synth, r.queue)["Properties"]
+    assert (queue["FifoQueue"], queue["ContentBasedDeduplication"]) == (True, False)
+    assert (queue["DeduplicationScope"], queue["FifoThroughputLimit"]) == (
+        "messageGroup",
+        "perMessageGroupId",
+    )
+    assert _resource(synth, r.dead_letter_queue)["Properties"]["FifoQueue"] is True
 
 
 def test_queue_visibility_redrive_encryption(synth: Synthesised) -> None:

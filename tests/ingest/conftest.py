@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +17,8 @@ from moto import mock_aws
 from suno_callbacks.dal import keys
 from suno_callbacks.dal.aws import client
 from suno_callbacks.dal.dynamo import from_item
-from suno_callbacks.dal.records import decompress
 from suno_callbacks.dal.schema import table_definition
+from suno_callbacks.local.emulator import FIFO_ATTRIBUTES
 from suno_callbacks.logic.signing import SigningKeys, signed_callback_url
 
 TABLE = "suno-callbacks-test"
@@ -58,7 +59,7 @@ class Aws:
         return [item for item in self.all_items() if item["type"] == "quarantine"]
 
     def queued(self) -> list[dict[str, Any]]:
-        """Drain the queue: the archive requests sent so far."""
+        """Drain the queue: the archive requests sent so far (SQS's deduplication applied)."""
         messages: list[dict[str, Any]] = []
         while True:
             response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
@@ -67,6 +68,23 @@ class Aws:
                 return messages
             for message in batch:
                 messages.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def settle(self) -> None:
+        """Let the archive function settle everything queued (media-less stages: no media server here)."""
+        from suno_callbacks.handlers import archive
+        from tests.archive.conftest import LambdaContext, sqs_event
+
+        archive.archiver.cache_clear()  # built from this test's environment
+        while messages := self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", []):
+            event = sqs_event(*(m["Body"] for m in messages))
+            for record, message in zip(event["Records"], messages, strict=True):
+                record["attributes"] = message["Attributes"]
+            response = archive.lambda_handler(event, LambdaContext())
+            assert response["batchItemFailures"] == [], response
+            for message in messages:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def set_signing_secret(self, value: dict[str, str]) -> None:
@@ -79,8 +97,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         boto3.client("dynamodb").create_table(**table_definition(TABLE))
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         queue_url = boto3.client("sqs").create_queue(
-            QueueName="archive", Attributes={"VisibilityTimeout": "0"}
+            QueueName="archive.fifo", Attributes={**FIFO_ATTRIBUTES, "VisibilityTimeout": "0"}
         )["QueueUrl"]
+        topic_arn = boto3.client("sns").create_topic(Name="suno-callbacks-events")["TopicArn"]
         boto3.client("secretsmanager").create_secret(
             Name=SECRET_NAME,
             SecretString=json.dumps(
@@ -93,6 +112,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "SUNO_CALLBACKS_QUEUE_URL": queue_url,
             "SUNO_CALLBACKS_SECRET_ID": SECRET_NAME,
             "SUNO_CALLBACKS_SECRET_MAX_AGE_SECONDS": "0",
+            "SUNO_CALLBACKS_TOPIC_ARN": topic_arn,  # for archive, when a test settles what it queued
         }.items():
             monkeypatch.setenv(name, value)
         yield Aws(queue_url=queue_url)
@@ -179,7 +199,11 @@ def post(
 
 
 def raw_body(item: dict[str, Any]) -> bytes:
-    return decompress(item["raw_body"])
+    return zlib.decompress(item["raw_body"])
+
+
+def stage_key(stage: str, kind: str, ref: str | None = None) -> str:
+    return keys.stage_sk(stage, kind, ref)
 
 
 class LambdaContextStub:

@@ -13,7 +13,7 @@ from suno_callbacks.dal.aws import client
 from suno_callbacks.logic import normalise
 from suno_callbacks.models.settings import CliSettings, load_settings
 from tests.conftest import FIXTURES
-from tests.ingest.conftest import BUCKET, Aws, http_event, invoke, post, raw_body, signed_path
+from tests.ingest.conftest import BUCKET, Aws, http_event, invoke, post, raw_body, signed_path, stage_key
 from tests.ingest.faults import unavailable
 
 WAV = {
@@ -21,11 +21,12 @@ WAV = {
     "msg": "success",
     "data": {"task_id": "task-1", "audioWavUrl": "https://a.erweima.ai/x.wav"},
 }
+STAGE = stage_key("complete", "wav")
 
 
 def test_new_stage_is_received_recorded_and_queued(aws: Aws) -> None:
     assert post("wav", WAV) == (200, {"status": "received", "task_id": "task-1", "stage": "complete"})
-    assert set(aws.task_items("task-1")) == {"TASK", "STAGE#complete"}
+    assert set(aws.task_items("task-1")) == {STAGE}  # the task item is archive's
     assert len(aws.queued()) == 1
 
 
@@ -33,8 +34,8 @@ def test_same_stage_again_is_a_duplicate_counted_on_the_record(aws: Aws) -> None
     post("wav", WAV)
     assert post("wav", WAV) == (200, {"status": "duplicate", "task_id": "task-1", "stage": "complete"})
     assert post("wav", WAV)[1]["status"] == "duplicate"
-    assert aws.task_items("task-1")["STAGE#complete"]["duplicates"] == 2
-    assert len(aws.queued()) == 1
+    assert aws.task_items("task-1")[STAGE]["duplicates"] == 2
+    assert len(aws.queued()) == 1  # the repeats of a stage not yet settled are dropped by SQS
 
 
 def test_a_repeat_with_a_different_body_is_kept_beside_the_first(aws: Aws) -> None:
@@ -44,7 +45,7 @@ def test_a_repeat_with_a_different_body_is_kept_beside_the_first(aws: Aws) -> No
     items = aws.task_items("task-1")
     [variant] = [item for sk, item in items.items() if "#VARIANT#" in sk]
     assert json.loads(raw_body(variant)) == changed
-    assert json.loads(raw_body(items["STAGE#complete"])) == WAV  # the first stays the record
+    assert json.loads(raw_body(items[STAGE])) == WAV  # the first stays the record
 
 
 @pytest.mark.parametrize(
@@ -87,6 +88,7 @@ def test_quarantined_body_too_large_for_an_item_goes_to_s3(aws: Aws, monkeypatch
     assert (status, answer["status"]) == (200, "quarantined")
     [kept] = aws.quarantined()
     assert "raw_body" not in kept
+    assert kept["raw_body_s3_key"].startswith("bodies/")
     stored = client("s3").get_object(Bucket=BUCKET, Key=kept["raw_body_s3_key"])["Body"].read()
     assert stored == body
 
@@ -177,6 +179,6 @@ def test_a_market_body_with_broken_result_json_is_quarantined_and_replays_once_t
 
     # THEN the task is recorded with its ref and its media queued for archive
     assert (replayed.answer, replayed.task_id) == ("received", "e0f1a2b3c4d5e6f708192a3b4c5d6e7f")
-    stage = aws.task_items("e0f1a2b3c4d5e6f708192a3b4c5d6e7f")["STAGE#complete"]
-    assert [m["field"] for m in stage["media"]] == ["audio", "image"]
-    assert [m["task_id"] for m in aws.queued()] == ["e0f1a2b3c4d5e6f708192a3b4c5d6e7f"]
+    stage = aws.task_items("e0f1a2b3c4d5e6f708192a3b4c5d6e7f")[stage_key("complete", "music", "job-m")]
+    assert json.loads(raw_body(stage)) == body
+    assert [(m["task_id"], m["ref"]) for m in aws.queued()] == [("e0f1a2b3c4d5e6f708192a3b4c5d6e7f", "job-m")]

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from suno_callbacks.dal import keys
 from suno_callbacks.logic.signing import SigningKeys, signed_callback_url
 from suno_callbacks.observability import logger
+from tests.conftest import FIXTURES, load_fixture
 from tests.ingest.conftest import (
     CURRENT_SECRET,
     KIE_KEY,
@@ -23,6 +25,7 @@ from tests.ingest.conftest import (
     invoke,
     post,
     signed_path,
+    stage_key,
 )
 
 WAV = {
@@ -78,9 +81,11 @@ def test_a_changed_ref_is_refused(aws: Aws) -> None:
     assert refused(aws, invoke(http_event(path, WAV))[0])
 
 
-def test_ref_is_stored_on_the_task(aws: Aws) -> None:
+def test_ref_is_stored_with_the_stage_and_sent_to_archive(aws: Aws) -> None:
     post("wav", WAV, ref="order-123")
-    assert aws.task_items("task-1")["TASK"]["ref"] == "order-123"
+    [stage] = aws.task_items("task-1").values()
+    assert (stage[keys.SK], stage["ref"]) == (stage_key("complete", "wav", "order-123"), "order-123")
+    assert [m["ref"] for m in aws.queued()] == ["order-123"]
 
 
 def test_previous_secret_is_accepted_during_rotation(aws: Aws) -> None:
@@ -130,6 +135,67 @@ def test_kie_signature_refused_when_no_kie_key_is_configured(aws: Aws) -> None:
 def test_kie_signature_over_a_body_without_task_id_is_refused(aws: Aws) -> None:
     body: dict[str, Any] = {"code": 200, "data": {}}
     assert refused(aws, invoke(http_event("/callbacks/wav", body, headers=kie_headers()))[0])
+
+
+@pytest.mark.parametrize(
+    ("body", "signed_for", "recorded_as"),
+    [
+        # the task id is read from data.task_id, data.taskId, then task_id: a blank one yields
+        (
+            {"code": 200, "task_id": "T-VICTIM", "data": {"task_id": None, "taskId": "T-signed"}},
+            "T-signed",
+            "T-signed",
+        ),
+        (
+            {"code": 200, "task_id": "T-VICTIM", "data": {"task_id": None, "taskId": "T-signed"}},
+            "T-VICTIM",
+            None,
+        ),
+        ({"code": 200, "task_id": "T-outer", "data": {"task_id": "T-inner"}}, "T-outer", None),
+    ],
+    ids=["signed id recorded", "another id refused", "outer id refused"],
+)
+def test_the_kie_signature_covers_the_task_id_that_is_recorded(
+    aws: Aws, body: dict[str, Any], signed_for: str, recorded_as: str | None
+) -> None:
+    body["data"]["audioWavUrl"] = "https://a.erweima.ai/x.wav"
+
+    status, answer = invoke(http_event("/callbacks/wav", body, headers=kie_headers(task_id=signed_for)))
+
+    if recorded_as is None:
+        assert refused(aws, status)
+    else:
+        assert (status, answer["task_id"]) == (200, recorded_as)
+        assert {item["task_id"] for item in aws.all_items()} == {recorded_as}
+
+
+def test_a_kie_signed_market_envelope_is_checked_against_data_task_id(aws: Aws) -> None:
+    body = load_fixture(FIXTURES / "examples" / "market-envelope.success.json")
+    task_id = body["data"]["taskId"]
+    status, answer = invoke(http_event("/callbacks/music", body, headers=kie_headers(task_id=task_id)))
+    assert (status, answer["status"], answer["task_id"]) == (200, "received", task_id)
+
+
+def test_a_kie_signed_body_that_cannot_be_read_is_quarantined_under_the_task_it_names(aws: Aws) -> None:
+    body = load_fixture(FIXTURES / "examples" / "market-envelope.success.json")
+    body["data"]["resultJson"] = "{cut short"
+    headers = kie_headers(task_id=body["data"]["taskId"])
+
+    status, answer = invoke(http_event("/callbacks/music", body, headers=headers))
+
+    assert (status, answer["status"]) == (200, "quarantined")
+    assert invoke(http_event("/callbacks/music", body, headers=kie_headers(task_id="x")))[0] == 401
+
+
+def test_a_kie_signature_never_stores_the_unsigned_ref_of_the_url(aws: Aws) -> None:
+    # kie.ai signs the task id and a timestamp, not the URL: anyone replaying the headers within the
+    # window chooses the query string. The task must not take a ref nobody signed.
+    status, _ = invoke(http_event("/callbacks/wav?ref=attacker-ref", WAV, headers=kie_headers()))
+
+    assert status == 200
+    [stage] = aws.task_items("task-1").values()
+    assert "ref" not in stage and stage[keys.SK] == stage_key("complete", "wav")
+    assert [m.get("ref") for m in aws.queued()] == [None]
 
 
 def test_unauthorised_callbacks_are_counted_by_kind(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,24 +1,24 @@
-"""DESIGN §4-§5: one stage record per (task, stage), monotonic status, and retries that repair."""
+"""DESIGN §1, §4-§5: one stage record per (task, stage), two round trips, and retries that repair."""
 
 from __future__ import annotations
 
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from moto.core.models import botocore_stubber
 
+from suno_callbacks.dal import keys
+from suno_callbacks.dal.aws import client
 from suno_callbacks.dal.bodies import BodyStore
 from suno_callbacks.dal.queue import ArchiveQueue
 from suno_callbacks.dal.records import RecordStore
-from suno_callbacks.logic import ingest
 from suno_callbacks.logic.ingest import Answer, CallbackRequest, Clock, receive_callback
 from suno_callbacks.logic.signing import SigningKeys
 from suno_callbacks.models.settings import IngestSettings, load_settings
-from tests.ingest.conftest import BUCKET, CURRENT_SECRET, TABLE, Aws, post, signed_path
+from tests.ingest.conftest import BUCKET, CURRENT_SECRET, TABLE, Aws, post, signed_path, stage_key
 from tests.ingest.faults import unavailable
 
 
@@ -27,8 +27,7 @@ def music(stage: str, task_id: str = "task-1") -> dict[str, Any]:
     return {"code": 200, "msg": "ok", "data": {"callbackType": stage, "task_id": task_id, "data": tracks}}
 
 
-def task_status(aws: Aws, task_id: str = "task-1") -> str:
-    return str(aws.task_items(task_id)["TASK"]["status"])
+STAGE = stage_key("complete", "music")
 
 
 @pytest.fixture
@@ -58,7 +57,7 @@ def test_fifty_concurrent_deliveries_give_one_record_and_one_message(aws: Aws, a
         headers={},
     )
     store, queue, bodies = RecordStore(TABLE), ArchiveQueue(aws.queue_url), BodyStore(BUCKET)
-    keys = SigningKeys(current=CURRENT_SECRET)  # type: ignore[arg-type]
+    signing_keys = SigningKeys(current=CURRENT_SECRET)  # type: ignore[arg-type]
     start = threading.Barrier(50)
 
     def deliver(_: int) -> Answer:
@@ -66,7 +65,7 @@ def test_fifty_concurrent_deliveries_give_one_record_and_one_message(aws: Aws, a
         return receive_callback(
             request,
             settings=settings,
-            signing_keys=keys,
+            signing_keys=signing_keys,
             store=store,
             queue=queue,
             bodies=bodies,
@@ -84,36 +83,20 @@ def test_fifty_concurrent_deliveries_give_one_record_and_one_message(aws: Aws, a
     assert len(aws.queued()) == 1
 
 
-@pytest.mark.parametrize(
-    ("order", "final"),
-    [
-        (["text", "first", "complete"], "complete"),
-        (["complete", "first"], "complete"),
-        (["complete", "text", "first"], "complete"),
-        (["first", "text"], "first"),
-        (["error", "complete", "first"], "error"),
-        (["complete", "error"], "error"),
-    ],
-)
-def test_status_only_moves_up_whatever_the_order(aws: Aws, order: list[str], final: str) -> None:
+@pytest.mark.parametrize("order", [["text", "first", "complete"], ["complete", "first"], ["first", "text"]])
+def test_every_stage_is_recorded_and_queued_in_its_task_group(aws: Aws, order: list[str]) -> None:
     for stage in order:
-        code = 501 if stage == "error" else 200
-        assert post("music", {**music(stage), "code": code})[1]["status"] == "received"
-    assert task_status(aws) == final
-    assert {sk for sk in aws.task_items("task-1") if sk.startswith("STAGE#")} == {f"STAGE#{s}" for s in order}
-
-
-def test_text_stage_is_recorded_but_not_queued(aws: Aws) -> None:
-    post("music", music("text"))
-    assert aws.queued() == []
-    assert task_status(aws) == "text"
+        assert post("music", music(stage))[1]["status"] == "received"
+    stages = {sk for sk in aws.task_items("task-1") if sk.startswith("STAGE#")}
+    assert stages == {stage_key(s, "music") for s in order}
+    assert [m["stage"] for m in aws.queued()] == order  # one group, in arrival order
 
 
 def test_sqs_fault_answers_503_and_the_redelivery_queues_the_stage(aws: Aws) -> None:
     with unavailable("sqs", "SendMessage"):
         status, _ = post("music", music("complete"))
     assert status == 503
-    assert "queued_at" not in aws.task_items("task-1")["STAGE#complete"]
+    assert STAGE in aws.task_items("task-1")  # stored, and listed as unsettled for the sweep
     assert aws.queued() == []
 
     status, answer = post("music", music("complete"))  # the provider's retry, a minute later
@@ -121,41 +104,29 @@ def test_sqs_fault_answers_503_and_the_redelivery_queues_the_stage(aws: Aws) -> 
     assert (status, answer["status"]) == (200, "duplicate")
     [message] = aws.queued()
     assert (message["task_id"], message["stage"]) == ("task-1", "complete")
-    assert "queued_at" in aws.task_items("task-1")["STAGE#complete"]
-    assert post("music", music("complete"))[1]["status"] == "duplicate"
-    assert aws.queued() == []  # queued once, not once per retry
 
 
-def test_dynamodb_fault_after_the_stage_write_is_repaired_by_the_retry(aws: Aws) -> None:
-    with unavailable("dynamodb", "UpdateItem"):  # the task status update
-        assert post("music", music("complete"))[0] == 503
-    assert "TASK" not in aws.task_items("task-1")
+def test_a_redelivery_of_a_settled_stage_queues_nothing(aws: Aws) -> None:
+    post("music", music("complete"))
+    aws.queued()
+    RecordStore(TABLE).update(keys.task_pk("task-1"), STAGE, "SET settled_at = :now", {":now": "2026-11-22"})
 
     assert post("music", music("complete"))[1]["status"] == "duplicate"
 
-    assert task_status(aws) == "complete"
-    assert len(aws.queued()) == 1
+    assert aws.queued() == []
+    assert aws.task_items("task-1")[STAGE]["duplicates"] == 1
 
 
-def test_a_stage_left_unqueued_by_a_crash_is_queued_once_its_lease_expires(
-    aws: Aws, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # SQS fails and so does the lease release: as if the function died right after the stage write.
-    with unavailable("sqs", "SendMessage"), unavailable("dynamodb", "UpdateItem", times=2):
-        assert post("music", music("complete"))[0] == 503
-    assert post("music", music("complete"))[1]["status"] == "duplicate"
-    assert aws.queued() == [], "within the lease, a duplicate must not queue (the first attempt may still)"
+def test_a_new_stage_costs_two_round_trips_and_a_duplicate_two(aws: Aws) -> None:
+    calls: list[str] = []
 
-    later = Clock.now().moment + timedelta(seconds=load_settings(IngestSettings).enqueue_lease_seconds + 1)
-    monkeypatch.setattr(ingest.Clock, "now", classmethod(lambda cls: cls(later)))
-    assert post("music", music("complete"))[1]["status"] == "duplicate"
-    assert len(aws.queued()) == 1
+    def count(model: Any, **_: Any) -> None:
+        calls.append(model.name)
 
-
-def test_a_fault_on_marking_queued_still_answers_received(aws: Aws) -> None:
-    # new stage: PutItem, UpdateItem (task), SendMessage, UpdateItem (mark queued) <- fails
-    with unavailable("dynamodb", "UpdateItem", after=1) as calls:
-        assert post("music", music("complete"))[1]["status"] == "received"
-    assert calls["failed"] == 1
-    assert len(aws.queued()) == 1  # the stage is stored and queued: nothing is lost
-    assert task_status(aws) == "complete"
+    for service in ("dynamodb", "sqs"):
+        client(service).meta.events.register("before-call", count)
+    post("music", music("complete"))  # the signing secret is read once and cached
+    new, calls[:] = list(calls), []
+    post("music", music("complete"))
+    assert new == ["PutItem", "SendMessage"]
+    assert calls == ["PutItem", "UpdateItem", "SendMessage"]  # not settled yet: queued again (deduplicated)

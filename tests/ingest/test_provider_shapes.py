@@ -86,8 +86,17 @@ EXPECTED: dict[str, tuple[str, str, list[str], list[str]]] = {
     "voice.success.json": (VOICE, "complete", ["result"], []),
     "wav.failure.json": ("988e****c8d3", "error", [], []),
     "wav.success.json": ("988e****c8d3", "complete", ["result"], ["audio_wav"]),
+    # the provider's own documents
+    "lyrics.seed-001.json": ("3b66882fde0a5d398bd269cab6d9542b", "complete", ["1"], []),
+    "upload-extend.seed-000.json": ("2fac****9f72", "complete", ["8551****662c"], TRACK),
+    "video.seed-002-failure.json": ("task_id_5bbe7721119d", "error", [], []),
+    "video.seed-002-success.json": ("task_id_5bbe7721119d", "complete", ["result"], ["video"]),
+    "voice-regenerate.seed-004-failure.json": (VOICE, "error", ["result"], []),
+    "voice-regenerate.seed-004-success.json": (VOICE, "complete", ["result"], []),
+    "voice.seed-003-failure.json": (VOICE, "error", ["result"], []),
+    "voice.seed-003-success.json": (VOICE, "complete", ["result"], []),
 }
-EXAMPLES = fixture_files("examples")
+EXAMPLES = fixture_files("examples") + fixture_files("seeds")
 
 
 def example(name: str) -> dict[str, Any]:

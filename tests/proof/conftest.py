@@ -18,13 +18,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from suno_callbacks.cli import operations
 from suno_callbacks.dal import keys
 from suno_callbacks.dal.aws import client
 from suno_callbacks.dal.records import RecordStore
 from suno_callbacks.dal.schema import table_definition
 from suno_callbacks.handlers import archive as archive_handler
+from suno_callbacks.local.emulator import FIFO_ATTRIBUTES
 from suno_callbacks.logic import ingest
-from suno_callbacks.models.settings import IngestSettings, load_settings
 from tests.archive.conftest import (
     TEST_ENV,
     LambdaContext,
@@ -117,12 +118,10 @@ class Pipeline:
         self.minutes_later += minutes
         later = ingest.Clock.now().moment + timedelta(minutes=self.minutes_later)
         self.monkeypatch.setattr(ingest.Clock, "now", classmethod(lambda cls: cls(later)))
-        lease = load_settings(IngestSettings).enqueue_lease_seconds
-        assert self.minutes_later * 60 > lease
 
     # --- Lambda's event source mapping ------------------------------------------------------------
 
-    def deliver(self) -> int:
+    def deliver(self, context: LambdaContext | None = None) -> int:
         """One poll of the archive queue into the handler; a crash leaves the whole batch to come back."""
         messages = self.sqs.receive_message(
             QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
@@ -132,9 +131,10 @@ class Pipeline:
         event = sqs_event(*(m["Body"] for m in messages))
         for record, message in zip(event["Records"], messages, strict=True):
             record["messageId"] = message["MessageId"]
+            record["receiptHandle"] = message["ReceiptHandle"]
             record["attributes"] = message["Attributes"]
         try:
-            response = archive_handler.lambda_handler(event, LambdaContext())
+            response = archive_handler.lambda_handler(event, context or LambdaContext())
         except Crash:
             self.crashes += 1
             return len(messages)
@@ -152,18 +152,8 @@ class Pipeline:
         raise AssertionError("the archive queue did not drain")
 
     def redrive(self) -> int:
-        """Move the DLQ's messages back to the queue, as `suno-callbacks` redrive does; returns how many."""
-        moved = 0
-        while True:
-            batch = self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10).get(
-                "Messages", []
-            )
-            if not batch:
-                return moved
-            for message in batch:
-                self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=message["Body"])
-                self.sqs.delete_message(QueueUrl=self.dlq_url, ReceiptHandle=message["ReceiptHandle"])
-                moved += 1
+        """Move the DLQ's messages back to the queue with `suno-callbacks redrive`; returns how many."""
+        return operations.redrive(self.dlq_url, self.queue_url, on_progress=lambda done, total: None)
 
     # --- what a user would look at ------------------------------------------------------------------
 
@@ -244,10 +234,11 @@ def pipeline(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) ->
         topic_arn = sns.create_topic(Name="suno-callbacks-events")["TopicArn"]
         subscriber_url = sqs.create_queue(QueueName="subscriber")["QueueUrl"]
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn(subscriber_url))
-        dlq_url = sqs.create_queue(QueueName="archive-dlq")["QueueUrl"]
+        dlq_url = sqs.create_queue(QueueName="archive-dlq.fifo", Attributes=FIFO_ATTRIBUTES)["QueueUrl"]
         queue_url = sqs.create_queue(
-            QueueName="archive",
+            QueueName="archive.fifo",
             Attributes={
+                **FIFO_ATTRIBUTES,
                 "VisibilityTimeout": "0",  # a failed or crashed delivery comes back at once
                 "RedrivePolicy": json.dumps(
                     {"deadLetterTargetArn": arn(dlq_url), "maxReceiveCount": str(MAX_RECEIVES)}

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -27,14 +28,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from suno_callbacks.dal.aws import client
-from suno_callbacks.dal.records import decompress
 from suno_callbacks.errors import PermanentMediaError, TransientMediaError
 from suno_callbacks.logic.download import DownloadLimits, open_media
 from suno_callbacks.logic.url_policy import UrlPolicy, is_public
 from suno_callbacks.models.kinds import MediaType
 from suno_callbacks.models.settings import DEFAULT_MEDIA_HOSTS, load_settings
 from suno_callbacks.observability import logger
-from tests.archive.conftest import MediaServer, Route
+from tests.archive.conftest import LambdaContext, MediaServer, Route, running_out
 from tests.ingest.conftest import CURRENT_SECRET, KIE_KEY, PREVIOUS_SECRET, http_event, invoke, signed_path
 from tests.ingest.faults import unavailable
 from tests.proof.conftest import Pipeline
@@ -375,7 +375,7 @@ def test_no_secret_or_signature_reaches_logs_records_objects_or_events(
 def _readable(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         try:
-            return decompress(bytes(value)).decode("utf-8", "replace")
+            return zlib.decompress(bytes(value)).decode("utf-8", "replace")
         except Exception:
             return bytes(value).decode("utf-8", "replace")
     return str(value)
@@ -440,19 +440,29 @@ def test_each_role_allows_exactly_what_its_function_calls(pipeline: Pipeline) ->
     from tests.infra.conftest import app_context
 
     path = signed_path("music", ref="job-1")
+    # A callback too large for a DynamoDB item (with a raised body limit): its body is kept in S3.
+    oversize = music_task(pipeline, "t3", "d.mp3")
+    oversize["padding"] = base64.b64encode(os.urandom(450 << 10)).decode()
     with recorded_actions() as ingest_actions:
         invoke(http_event(path, music_task(pipeline, "t1", "a.mp3")))
+        invoke(http_event(path, music_task(pipeline, "t1", "a.mp3")))  # a duplicate, counted
         invoke(http_event(path, b"\xff" * (400 << 10), base64_encoded=True))  # 413: nothing
         pipeline.monkeypatch.setenv("SUNO_CALLBACKS_MAX_BODY_BYTES", str(1 << 20))
         load_settings.cache_clear()
         big = os.urandom(600 << 10)  # incompressible, not JSON: quarantined in S3 (too large for an item)
         assert invoke(http_event(path, big, base64_encoded=True))[1]["status"] == "quarantined"
         invoke(http_event(path, music_task(pipeline, "t2", "b.mp3")))
+        invoke(http_event(path, oversize))
+        # the same task under another ref: archive quarantines it (keeping its body in S3 again)
+        invoke(http_event(signed_path("music", ref="job-2"), oversize))
     with recorded_actions() as archive_actions:
         with unavailable("s3", "UploadPart"):  # a failed multipart upload is aborted
             pipeline.deliver()
+        # time runs out before the next file: the rest of the stage continues in a new message
+        pipeline.deliver(LambdaContext(remaining_millis=running_out(0)))
         pipeline.settle()
     assert pipeline.task_items("t2")["TASK"]["outcome"] == "completed"
+    assert pipeline.task_items("t3")["TASK"]["outcome"] == "completed"
 
     app, stack = build_app(app_context())
     template = app.synth().get_stack_by_name(stack.stack_name).template
@@ -464,8 +474,8 @@ def test_each_role_allows_exactly_what_its_function_calls(pipeline: Pipeline) ->
         # CDK's grantConsumeMessages adds GetQueueUrl, which the event source mapping does not need.
         assert granted - used - {"sqs:GetQueueUrl"} == set(), f"{function} is allowed more than it uses"
         assert used - granted == set(), f"{function} uses what it is not allowed"
-    assert "s3:AbortMultipartUpload" in archive_actions
-    assert "s3:PutObject" in ingest_actions  # the quarantine
+    assert {"s3:AbortMultipartUpload", "s3:GetObject", "sqs:SendMessage"} <= archive_actions
+    assert {"s3:PutObject", "dynamodb:UpdateItem"} <= ingest_actions  # oversize bodies; duplicates
 
 
 def _granted_actions(template: dict[str, Any], role: str) -> set[str]:

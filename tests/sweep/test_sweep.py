@@ -1,7 +1,8 @@
-"""The sweep against moto: which tasks it re-queues, which it leaves alone, and that it never Scans."""
+"""The sweep against moto: which stages it queues again, which it leaves alone, and that it never Scans."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,25 +13,29 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from suno_callbacks.dal import keys
 from suno_callbacks.dal.aws import client
+from suno_callbacks.dal.bodies import BodyStore
 from suno_callbacks.dal.queue import ArchiveQueue
 from suno_callbacks.dal.schema import table_definition
+from suno_callbacks.dal.settlement import SettlementStore
 from suno_callbacks.dal.sweep_store import SweepStore
+from suno_callbacks.errors import StoreUnavailable
 from suno_callbacks.handlers import sweep as sweep_handler
+from suno_callbacks.local.emulator import FIFO_ATTRIBUTES
+from suno_callbacks.logic.ingest import Clock, Recorder
+from suno_callbacks.logic.normalise import normalise_body
 from suno_callbacks.logic.sweep import SweepReport, SweepWindow, sweep
 from suno_callbacks.models.kinds import Kind, Stage
+from suno_callbacks.models.messages import ArchiveRequest
+from suno_callbacks.models.records import StageRecord
+from suno_callbacks.timestamps import to_iso
 
 TABLE = "suno-callbacks-sweep-test"
+BUCKET = "suno-callbacks-sweep-media"
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 WINDOW = SweepWindow(
     now=NOW, source_retention=timedelta(days=14), grace=timedelta(minutes=15), near_expiry=timedelta(days=12)
 )
-AUDIO = {"item_id": "a1", "field": "audio", "url": "https://cdn1.suno.ai/a1.mp3", "media_type": "audio"}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass
@@ -41,42 +46,32 @@ class Table:
     def store(self) -> SweepStore:
         return SweepStore(TABLE)
 
-    def task(
+    def stage(
         self,
         task_id: str,
         *,
         age: timedelta,
         stage: Stage = Stage.COMPLETE,
         kind: Kind = Kind.MUSIC,
-        media: bool = True,
-        outcome: str | None = None,
+        settled: bool = False,
         now: datetime = NOW,
     ) -> None:
-        """A task as ingest (and, with `outcome`, archive) leaves it, created `age` before `now`."""
-        created = _iso(now - age)
-        self.store.put_new(
-            {
-                keys.PK: keys.task_pk(task_id),
-                keys.SK: keys.stage_sk(stage),
-                "type": "stage",
-                "task_id": task_id,
-                "kind": kind.value,
-                "stage": stage.value,
-                "code": 200,
-                "received_at": created,
-                "body_sha256": "0" * 64,
-                "media": [AUDIO] if media else [],
-            }
+        """A stage as ingest records it `age` before `now` (never queued), and, `settled`, as archive
+        leaves it."""
+        body = {"code": 200, "msg": "ok", "data": {"callbackType": stage.value, "task_id": task_id}}
+        recorder = Recorder(
+            store=self.store,
+            queue=_NeverQueued(),  # type: ignore[arg-type]
+            bodies=BodyStore(BUCKET),
+            clock=Clock(now - age),
+            record_ttl_days=0,
         )
-        self.store.advance_task(
-            task_id=task_id, kind=kind.value, stage=stage, ref=None, now=created, expires_at=None
-        )
-        if outcome:
-            client("dynamodb").update_item(
-                TableName=TABLE,
-                Key={keys.PK: {"S": keys.task_pk(task_id)}, keys.SK: {"S": keys.TASK_SK}},
-                UpdateExpression="SET outcome = :outcome",
-                ExpressionAttributeValues={":outcome": {"S": outcome}},
+        with contextlib.suppress(StoreUnavailable):
+            recorder.record(normalise_body(kind, json.dumps(body).encode()), None, json.dumps(body).encode())
+        if settled:
+            [item] = [i for i in self.store.query_task(task_id) if i["stage"] == stage.value]
+            SettlementStore(self.store).mark_settled(
+                StageRecord.model_validate(item), settlement="settled", now=to_iso(now)
             )
 
     def requeued(self) -> list[dict[str, Any]]:
@@ -84,11 +79,21 @@ class Table:
         return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
 
 
+class _NeverQueued:
+    """SQS down through every provider retry: the stage is stored, its message never sent."""
+
+    def send(self, request: ArchiveRequest) -> None:
+        raise StoreUnavailable("SQS down")
+
+
 @pytest.fixture
 def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Table]:
     with mock_aws():
         boto3.client("dynamodb").create_table(**table_definition(TABLE))
-        queue_url = boto3.client("sqs").create_queue(QueueName="archive")["QueueUrl"]
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        queue_url = boto3.client("sqs").create_queue(QueueName="archive.fifo", Attributes=FIFO_ATTRIBUTES)[
+            "QueueUrl"
+        ]
         monkeypatch.setenv("SUNO_CALLBACKS_TABLE", TABLE)
         monkeypatch.setenv("SUNO_CALLBACKS_QUEUE_URL", queue_url)
         yield Table(queue_url)
@@ -98,50 +103,50 @@ def run(table: Table) -> SweepReport:
     return sweep(store=table.store, queue=ArchiveQueue(table.queue_url), window=WINDOW)
 
 
-def test_an_unsettled_task_is_requeued_for_its_highest_stage(table: Table) -> None:
-    # GIVEN a task whose complete stage was recorded a day ago but never archived
-    table.task("t-1", age=timedelta(days=1))
+def test_a_stage_never_queued_is_queued_by_the_sweep(table: Table) -> None:
+    # GIVEN a complete stage recorded a day ago while SQS was down through every provider retry
+    table.stage("t-1", age=timedelta(days=1))
     # WHEN the sweep runs
     report = run(table)
-    # THEN the complete stage is sent to the archive queue again, as ingest would have sent it
+    # THEN the stage is sent to the archive queue, as ingest would have sent it
     assert report == SweepReport(requeued=1, near_expiry=0)
     assert table.requeued() == [
         {
-            "v": 1,
+            "v": 2,
             "task_id": "t-1",
             "stage": "complete",
             "kind": "music",
-            "received_at": _iso(NOW - timedelta(days=1)),
+            "received_at": to_iso(NOW - timedelta(days=1)),
+            "part": 0,
         }
     ]
 
 
-def test_settled_young_and_expired_tasks_are_left_alone(table: Table) -> None:
-    # GIVEN a settled task, one still within the grace period and one whose media are already gone
-    table.task("settled", age=timedelta(days=1), outcome="completed")
-    table.task("young", age=timedelta(minutes=5))
-    table.task("expired", age=timedelta(days=15))
+def test_settled_young_and_expired_stages_are_left_alone(table: Table) -> None:
+    # GIVEN a settled stage, one still within the grace period and one whose media are already gone
+    table.stage("settled", age=timedelta(days=1), settled=True)
+    table.stage("young", age=timedelta(minutes=5))
+    table.stage("expired", age=timedelta(days=15))
     # WHEN the sweep runs, THEN nothing is sent
     assert run(table) == SweepReport()
     assert table.requeued() == []
 
 
-def test_stages_without_media_that_end_nothing_are_not_requeued(table: Table) -> None:
-    # GIVEN a task that only reached `text` (no media, not terminal) and one at `first` with media
-    table.task("text-only", age=timedelta(hours=2), stage=Stage.TEXT, media=False)
-    table.task("first", age=timedelta(hours=2), stage=Stage.FIRST)
-    # WHEN the sweep runs, THEN only the stage with media goes to the archive
-    assert run(table).requeued == 1
-    assert [m["task_id"] for m in table.requeued()] == ["first"]
+def test_every_stage_is_swept_the_media_less_ones_too(table: Table) -> None:
+    # archive owns the task: a `text` stage not settled leaves the task without its item and status
+    table.stage("text-only", age=timedelta(hours=2), stage=Stage.TEXT)
+    table.stage("first", age=timedelta(hours=2), stage=Stage.FIRST)
+    assert run(table).requeued == 2
+    assert sorted(m["task_id"] for m in table.requeued()) == ["first", "text-only"]
 
 
-def test_every_kind_is_swept_and_late_tasks_are_counted(table: Table) -> None:
-    # GIVEN unsettled tasks of two kinds, one of them 13 days old (its media expire tomorrow)
-    table.task("video", age=timedelta(days=13), kind=Kind.VIDEO)
-    table.task("lyrics", age=timedelta(days=2), kind=Kind.LYRICS, media=False)
+def test_every_kind_is_swept_and_late_stages_are_counted(table: Table) -> None:
+    # GIVEN unsettled stages of two kinds, one of them 13 days old (its media expire tomorrow)
+    table.stage("video", age=timedelta(days=13), kind=Kind.VIDEO)
+    table.stage("lyrics", age=timedelta(days=2), kind=Kind.LYRICS)
     # WHEN the sweep runs
     report = run(table)
-    # THEN both are re-queued (lyrics: terminal), and one is near expiry
+    # THEN both are queued again, and one is near expiry
     assert report == SweepReport(requeued=2, near_expiry=1)
     assert sorted(m["kind"] for m in table.requeued()) == ["lyrics", "video"]
 
@@ -159,15 +164,15 @@ class _RecordingClient:
 
 
 def test_the_sweep_queries_the_index_and_never_scans(table: Table) -> None:
-    table.task("t-1", age=timedelta(days=1))
+    table.stage("t-1", age=timedelta(days=1))
     recording = _RecordingClient(client("dynamodb"))
     sweep(store=SweepStore(TABLE, dynamodb=recording), queue=ArchiveQueue(table.queue_url), window=WINDOW)
-    assert recording.operations == {"query", "get_item"}
+    assert recording.operations == {"query"}  # the sparse index projects all a message needs
 
 
 def test_the_handler_reports_and_emits_its_metrics(table: Table, capsys: pytest.CaptureFixture[str]) -> None:
-    # GIVEN an unsettled task created a day before the real clock
-    table.task("t-1", age=timedelta(days=1), now=datetime.now(UTC))
+    # GIVEN an unsettled stage received a day before the real clock
+    table.stage("t-1", age=timedelta(days=1), now=datetime.now(UTC))
 
     @dataclass
     class Context:
@@ -178,7 +183,7 @@ def test_the_handler_reports_and_emits_its_metrics(table: Table, capsys: pytest.
 
     # WHEN the scheduled event arrives
     result = sweep_handler.lambda_handler({"source": "aws.events"}, Context())  # type: ignore[arg-type]
-    # THEN it re-queued the task and emitted both sweep metrics
+    # THEN it queued the stage again and emitted both sweep metrics
     assert result == {"requeued": 1, "near_expiry": 0}
     emitted = capsys.readouterr().out
     assert '"TasksRequeued"' in emitted

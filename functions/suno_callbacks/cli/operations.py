@@ -16,17 +16,17 @@ from pydantic import BaseModel
 from suno_callbacks.cli.config import require
 from suno_callbacks.dal import keys
 from suno_callbacks.dal.aws import client
-from suno_callbacks.dal.bodies import BodyStore
+from suno_callbacks.dal.bodies import BodyStore, body_of
 from suno_callbacks.dal.dynamo import from_item, to_value
 from suno_callbacks.dal.queue import ArchiveQueue
-from suno_callbacks.dal.records import RecordStore, decompress
+from suno_callbacks.dal.records import RecordStore
 from suno_callbacks.errors import StoreUnavailable
 
 # The recorder is ingest's own sequence of writes; replay must not have a second one.
 from suno_callbacks.logic.ingest import Clock, Recorder
 from suno_callbacks.logic.normalise import InvalidCallback, normalise_body
 from suno_callbacks.models.kinds import Kind
-from suno_callbacks.models.settings import DEFAULT_ENQUEUE_LEASE_SECONDS, CliSettings
+from suno_callbacks.models.settings import CliSettings
 
 
 class QuarantinedCallback(BaseModel):
@@ -45,7 +45,8 @@ class QuarantinedCallback(BaseModel):
 
 class ReplayResult(BaseModel):
     quarantine_id: str
-    answer: str  # received, duplicate (already recorded), or quarantined (still refused)
+    # received, duplicate (already recorded), quarantined (still refused) or failed (could not be tried)
+    answer: str
     task_id: str | None = None
     reason: str | None = None
 
@@ -63,7 +64,6 @@ def replay(settings: CliSettings, *, ids: list[str]) -> list[ReplayResult]:
         bodies=BodyStore(settings.bucket_name),
         clock=Clock.now(),
         record_ttl_days=settings.record_ttl_days,
-        enqueue_lease_seconds=DEFAULT_ENQUEUE_LEASE_SECONDS,
     )
     chosen = [
         item
@@ -72,15 +72,27 @@ def replay(settings: CliSettings, *, ids: list[str]) -> list[ReplayResult]:
     ]
     results = []
     for item in chosen:
-        result = _replay_one(item, recorder)
+        # One entry that cannot be replayed (a store fault, anything) is reported, not the end of the run.
+        try:
+            result = _replay_one(item, recorder)
+            if result.answer not in ("quarantined", "failed"):
+                _mark_replayed(recorder.store, item["quarantine_id"], result.task_id)
+        except Exception as error:
+            result = ReplayResult(
+                quarantine_id=item["quarantine_id"],
+                answer="failed",
+                reason=f"{type(error).__name__}: {error}",
+            )
         results.append(result)
-        if result.answer != "quarantined":
-            _mark_replayed(recorder.store, item["quarantine_id"], result.task_id)
     return results
 
 
 def redrive(dlq_url: str, queue_url: str, *, on_progress: Callable[[int, int], None]) -> int:
-    """Move every message of the DLQ to the archive queue (send, then delete); returns how many."""
+    """Move every message of the DLQ to the archive queue (send, then delete); returns how many.
+
+    Each keeps its task's message group; its deduplication id is new, since SQS would drop a repeat of
+    the original within five minutes (archive ignores a stage it has settled since).
+    """
     sqs = client("sqs")
     try:
         total = int(
@@ -91,12 +103,20 @@ def redrive(dlq_url: str, queue_url: str, *, on_progress: Callable[[int, int], N
         moved = 0
         on_progress(moved, total)
         while True:
-            messages = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
-                "Messages", []
-            )
+            messages = sqs.receive_message(
+                QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
+            ).get("Messages", [])
             if not messages:
                 return moved
-            entries = [{"Id": str(i), "MessageBody": m["Body"]} for i, m in enumerate(messages)]
+            entries = [
+                {
+                    "Id": str(i),
+                    "MessageBody": m["Body"],
+                    "MessageGroupId": m["Attributes"]["MessageGroupId"],
+                    "MessageDeduplicationId": f"redrive-{m['MessageId']}",
+                }
+                for i, m in enumerate(messages)
+            ]
             sent = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Successful", [])
             done = [messages[int(s["Id"])] for s in sent]
             if done:
@@ -112,25 +132,13 @@ def redrive(dlq_url: str, queue_url: str, *, on_progress: Callable[[int, int], N
 
 def _replay_one(item: dict[str, Any], recorder: Recorder) -> ReplayResult:
     quarantine_id = item["quarantine_id"]
-    body = _body(item, recorder.bodies)
+    body = body_of(item, recorder.bodies)
     try:
         callback = normalise_body(Kind(item["kind"]), body)
     except InvalidCallback as refused:
         return ReplayResult(quarantine_id=quarantine_id, answer="quarantined", reason=refused.reason)
     result = recorder.record(callback, item.get("ref"), body)
     return ReplayResult(quarantine_id=quarantine_id, answer=result.answer.value, task_id=result.task_id)
-
-
-def _body(item: dict[str, Any], bodies: BodyStore) -> bytes:
-    if "raw_body" in item:
-        return decompress(item["raw_body"])
-    try:
-        stored: bytes = bodies.s3.get_object(Bucket=bodies.bucket_name, Key=item["raw_body_s3_key"])[
-            "Body"
-        ].read()
-    except (ClientError, BotoCoreError) as error:
-        raise StoreUnavailable(f"S3 {type(error).__name__}: {error}") from error
-    return stored
 
 
 def _mark_replayed(store: RecordStore, quarantine_id: str, task_id: str | None) -> None:

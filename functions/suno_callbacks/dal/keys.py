@@ -1,21 +1,25 @@
 """The table's public schema: key layout, item types and index names (DESIGN §5, README "Records").
 
 One table. Everything about a task lives under one partition (`pk = TASK#<task_id>`), so a reader gets
-a whole task with one Query. Only the task item carries the index attributes, so the indexes list tasks,
-not their stages or assets.
+a whole task with one Query.
 
-| item            | pk                  | sk                                   |
-|-----------------|---------------------|--------------------------------------|
-| task            | TASK#<task_id>      | TASK                                 |
-| stage           | TASK#<task_id>      | STAGE#<stage>                        |
-| stage variant   | TASK#<task_id>      | STAGE#<stage>#VARIANT#<sha256[:16]>  |
-| asset           | TASK#<task_id>      | ASSET#<item_id>#<field>              |
-| outcome         | TASK#<task_id>      | OUTCOME                              |
-| progress        | TASK#<task_id>      | PROGRESS#<stage>                     |
-| quarantine      | QUARANTINE#<id>     | QUARANTINE                           |
+| item            | pk                  | sk                                                   | written by |
+|-----------------|---------------------|------------------------------------------------------|------------|
+| stage           | TASK#<task_id>      | STAGE#<stage>#<kind>[#<ref>]                         | ingest     |
+| stage variant   | TASK#<task_id>      | STAGE#<stage>#<kind>[#<ref>]#VARIANT#<sha256[:16]>   | ingest     |
+| task            | TASK#<task_id>      | TASK                                                 | archive    |
+| asset           | TASK#<task_id>      | ASSET#<item_id>#<field>                              | archive    |
+| outcome         | TASK#<task_id>      | OUTCOME                                              | archive    |
+| progress        | TASK#<task_id>      | PROGRESS#<stage>                                     | archive    |
+| quarantine      | QUARANTINE#<id>     | QUARANTINE                                           | both       |
 
-Index `by-kind-time`: partition `kind_key` (a kind, or `quarantine`), sort `time_key` (`<ISO time>#<id>`).
-Index `by-ref`: partition `ref`, sort `time_key`.
+A stage's key names the kind and the ref its callback URL was signed for: a stage that arrives under
+another kind or ref never takes the key of the task owner's stage (archive quarantines it instead).
+
+Index `by-kind-time`: partition `kind_key` (a kind, or `quarantine`), sort `time_key` (`<ISO time>#<id>`):
+task and quarantine items. Index `by-ref`: partition `ref`, sort `time_key`: task items. Index
+`unsettled` (sparse): partition `unsettled` (the kind), sort `received_at`: stage items archive has not
+settled yet (it removes `unsettled` when it settles one), what the sweep re-queues.
 """
 
 PK = "pk"
@@ -23,32 +27,45 @@ SK = "sk"
 KIND_KEY = "kind_key"
 TIME_KEY = "time_key"
 REF = "ref"
+UNSETTLED = "unsettled"
+RECEIVED_AT = "received_at"
 TTL_ATTRIBUTE = "expires_at"
 
 BY_KIND_TIME_INDEX = "by-kind-time"
 BY_REF_INDEX = "by-ref"
+UNSETTLED_INDEX = "unsettled"
+# What the unsettled index projects besides its keys: enough to queue the stage again without a read.
+UNSETTLED_PROJECTION = ("task_id", "stage", "kind", "ref")
 
 QUARANTINE_KIND_KEY = "quarantine"
 
 TASK_SK = "TASK"
 OUTCOME_SK = "OUTCOME"
 QUARANTINE_SK = "QUARANTINE"
+STAGE_PREFIX = "STAGE#"
+ASSET_PREFIX = "ASSET#"
 
 
 def task_pk(task_id: str) -> str:
     return f"TASK#{task_id}"
 
 
-def stage_sk(stage: str) -> str:
-    return f"STAGE#{stage}"
+def stage_sk(stage: str, kind: str, ref: str | None) -> str:
+    """Kinds and refs never hold `#` (refs are 1-128 of `A-Za-z0-9._:@~-`), so the key reads back."""
+    return f"{STAGE_PREFIX}{stage}#{kind}" + (f"#{ref}" if ref else "")
 
 
-def stage_variant_sk(stage: str, body_sha256: str) -> str:
-    return f"STAGE#{stage}#VARIANT#{body_sha256[:16]}"
+def stage_variant_sk(stage_key: str, body_sha256: str) -> str:
+    return f"{stage_key}#VARIANT#{body_sha256[:16]}"
 
 
 def asset_sk(item_id: str, field: str) -> str:
-    return f"ASSET#{item_id}#{field}"
+    """Item ids and fields come from the provider: `%` and `#` are encoded so that no two pairs meet."""
+    return f"{ASSET_PREFIX}{_escaped(item_id)}#{_escaped(field)}"
+
+
+def _escaped(part: str) -> str:
+    return part.replace("%", "%25").replace("#", "%23")
 
 
 def progress_sk(stage: str) -> str:

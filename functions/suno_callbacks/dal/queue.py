@@ -1,4 +1,4 @@
-"""The archive queue (SQS). SDK errors become `StoreUnavailable`."""
+"""The archive queue (SQS FIFO). SDK errors become `StoreUnavailable`."""
 
 from __future__ import annotations
 
@@ -22,7 +22,13 @@ class ArchiveQueue:
         return self._sqs if self._sqs is not None else client("sqs")
 
     def send(self, request: ArchiveRequest) -> None:
+        """Queue `request` in its task's message group; a repeat within five minutes is dropped by SQS."""
         try:
-            self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=request.model_dump_json())
+            self.sqs.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=request.model_dump_json(exclude_none=True),
+                MessageGroupId=request.group_id,
+                MessageDeduplicationId=request.deduplication_id,
+            )
         except (ClientError, BotoCoreError) as error:
             raise StoreUnavailable(f"SQS {type(error).__name__}") from error

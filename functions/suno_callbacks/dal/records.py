@@ -1,4 +1,4 @@
-"""Task, stage and quarantine items in DynamoDB (schema in `dal/keys.py`).
+"""The records table (schema in `dal/keys.py`): conditional puts, duplicate counts, consistent reads.
 
 SDK errors become domain errors here: a condition that fails is an answer (duplicate, late stage), any
 other failure is `StoreUnavailable` and the caller answers 503 so that the provider retries.
@@ -6,7 +6,6 @@ other failure is `StoreUnavailable` and the caller answers 503 so that the provi
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, cast
 
@@ -16,8 +15,6 @@ from suno_callbacks.dal import keys
 from suno_callbacks.dal.aws import client
 from suno_callbacks.dal.dynamo import from_item, to_item, to_value
 from suno_callbacks.errors import RecordTooLarge, StoreUnavailable
-from suno_callbacks.models.kinds import Stage
-from suno_callbacks.models.records import StageRecord
 
 T = TypeVar("T")
 
@@ -30,14 +27,6 @@ class ConditionFailed(Exception):
     def __init__(self, old_item: dict[str, Any]) -> None:
         super().__init__("condition failed")
         self.old_item = old_item
-
-
-def compress(body: bytes) -> bytes:
-    return zlib.compress(body, 6)
-
-
-def decompress(stored: bytes) -> bytes:
-    return zlib.decompress(stored)
 
 
 def call_dynamodb(operation: Callable[[], T]) -> T:
@@ -81,108 +70,40 @@ class RecordStore:
             )
         )
 
-    def advance_task(
-        self, *, task_id: str, kind: str, stage: Stage, ref: str | None, now: str, expires_at: int | None
-    ) -> bool:
-        """Create the task item or raise its status to `stage`; False when the task is already further on."""
-        names = {"#status": "status"}
-        values: dict[str, Any] = {
-            ":status": stage.value,
-            ":rank": stage.rank,
-            ":now": now,
-            ":kind": kind,
-            ":task_id": task_id,
-            ":type": "task",
-            ":kind_key": kind,
-            ":time_key": keys.time_key(now, task_id),
+    def count_duplicate(self, *, pk: str, sk: str, now: str) -> None:
+        """Count one more delivery of an existing item."""
+        self.update(
+            pk,
+            sk,
+            "ADD duplicates :one SET last_duplicate_at = :now",
+            {":one": 1, ":now": now},
+            condition="attribute_exists(pk)",
+        )
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        values: dict[str, Any] | None = None,
+        *,
+        names: dict[str, str] | None = None,
+        condition: str | None = None,
+    ) -> None:
+        """One UpdateItem; a failed `condition` raises `ConditionFailed` (with the item as it was)."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": self._key(pk, sk),
+            "UpdateExpression": expression,
         }
-        sets = [
-            "#status = :status",
-            "status_rank = :rank",
-            "updated_at = :now",
-            "created_at = if_not_exists(created_at, :now)",
-            "kind = if_not_exists(kind, :kind)",
-            "task_id = :task_id",
-            "#type = :type",
-            "kind_key = if_not_exists(kind_key, :kind_key)",
-            "time_key = if_not_exists(time_key, :time_key)",
-        ]
-        names["#type"] = "type"
-        if ref is not None:
-            sets.append("#ref = if_not_exists(#ref, :ref)")
-            names["#ref"] = "ref"
-            values[":ref"] = ref
-        if expires_at is not None:
-            sets.append("expires_at = :expires_at")
-            values[":expires_at"] = expires_at
-        try:
-            call_dynamodb(
-                lambda: self.dynamodb.update_item(
-                    TableName=self.table_name,
-                    Key=self._key(keys.task_pk(task_id), keys.TASK_SK),
-                    UpdateExpression="SET " + ", ".join(sets),
-                    ConditionExpression="attribute_not_exists(status_rank) OR status_rank < :rank",
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues={k: to_value(v) for k, v in values.items()},
-                )
-            )
-        except ConditionFailed:
-            return False
-        return True
-
-    def count_duplicate(self, *, pk: str, sk: str, now: str) -> dict[str, Any]:
-        """Count one more delivery of an existing item; returns the item as it is now."""
-        response = call_dynamodb(
-            lambda: self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key=self._key(pk, sk),
-                UpdateExpression="ADD duplicates :one SET last_duplicate_at = :now",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":one": {"N": "1"}, ":now": {"S": now}},
-                ReturnValues="ALL_NEW",
-            )
-        )
-        return from_item(response["Attributes"])
-
-    def claim_enqueue(self, *, task_id: str, stage: Stage, now_epoch: int, lease_until: int) -> bool:
-        """Take the right to (re-)enqueue a stage nobody queued, unless another attempt holds the lease."""
-        try:
-            call_dynamodb(
-                lambda: self.dynamodb.update_item(
-                    TableName=self.table_name,
-                    Key=self._key(keys.task_pk(task_id), keys.stage_sk(stage)),
-                    UpdateExpression="SET enqueue_lease_until = :until",
-                    ConditionExpression=(
-                        "attribute_exists(pk) AND attribute_not_exists(queued_at) AND "
-                        "(attribute_not_exists(enqueue_lease_until) OR enqueue_lease_until <= :now)"
-                    ),
-                    ExpressionAttributeValues={":until": to_value(lease_until), ":now": to_value(now_epoch)},
-                )
-            )
-        except ConditionFailed:
-            return False
-        return True
-
-    def mark_queued(self, *, task_id: str, stage: Stage, now: str) -> None:
-        call_dynamodb(
-            lambda: self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key=self._key(keys.task_pk(task_id), keys.stage_sk(stage)),
-                UpdateExpression="SET queued_at = :now REMOVE enqueue_lease_until",
-                ExpressionAttributeValues={":now": {"S": now}},
-            )
-        )
-
-    def release_enqueue(self, *, task_id: str, stage: Stage) -> None:
-        """Give the enqueue lease back after a failed send, so that the provider's retry can claim it."""
-        call_dynamodb(
-            lambda: self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key=self._key(keys.task_pk(task_id), keys.stage_sk(stage)),
-                UpdateExpression="REMOVE enqueue_lease_until",
-                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(queued_at)",
-            )
-        )
+        if values:
+            request["ExpressionAttributeValues"] = {name: to_value(v) for name, v in values.items()}
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if condition:
+            request["ConditionExpression"] = condition
+            request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        call_dynamodb(lambda: self.dynamodb.update_item(**request))
 
     # --- reads ----------------------------------------------------------------------------------------
 
@@ -194,10 +115,6 @@ class RecordStore:
         )
         item = response.get("Item")
         return from_item(item) if item else None
-
-    def read_stage(self, task_id: str, stage: Stage) -> StageRecord | None:
-        item = self.get(keys.task_pk(task_id), keys.stage_sk(stage))
-        return StageRecord.model_validate(item) if item else None
 
     def query_task(self, task_id: str) -> list[dict[str, Any]]:
         """Every item of a task (task, stages, variants, assets, outcome), in one consistent Query."""

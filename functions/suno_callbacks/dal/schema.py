@@ -11,14 +11,14 @@ from suno_callbacks.dal import keys
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
-    def index(name: str, partition: str) -> dict[str, Any]:
+    def index(name: str, partition: str, sort: str = keys.TIME_KEY, **projection: Any) -> dict[str, Any]:
         return {
             "IndexName": name,
             "KeySchema": [
                 {"AttributeName": partition, "KeyType": "HASH"},
-                {"AttributeName": keys.TIME_KEY, "KeyType": "RANGE"},
+                {"AttributeName": sort, "KeyType": "RANGE"},
             ],
-            "Projection": {"ProjectionType": "ALL"},
+            "Projection": projection or {"ProjectionType": "ALL"},
         }
 
     return {
@@ -30,10 +30,25 @@ def table_definition(table_name: str) -> dict[str, Any]:
         ],
         "AttributeDefinitions": [
             {"AttributeName": name, "AttributeType": "S"}
-            for name in (keys.PK, keys.SK, keys.KIND_KEY, keys.TIME_KEY, keys.REF)
+            for name in (
+                keys.PK,
+                keys.SK,
+                keys.KIND_KEY,
+                keys.TIME_KEY,
+                keys.REF,
+                keys.UNSETTLED,
+                keys.RECEIVED_AT,
+            )
         ],
         "GlobalSecondaryIndexes": [
             index(keys.BY_KIND_TIME_INDEX, keys.KIND_KEY),
             index(keys.BY_REF_INDEX, keys.REF),
+            index(
+                keys.UNSETTLED_INDEX,
+                keys.UNSETTLED,
+                keys.RECEIVED_AT,
+                ProjectionType="INCLUDE",
+                NonKeyAttributes=list(keys.UNSETTLED_PROJECTION),
+            ),
         ],
     }

@@ -1,4 +1,4 @@
-"""The table as the sweep sees it: tasks without an outcome, listed by kind and time (never a Scan)."""
+"""The table as the sweep sees it: stages archive has not settled, by kind and time (never a Scan)."""
 
 from __future__ import annotations
 
@@ -8,26 +8,24 @@ from suno_callbacks.dal import keys
 from suno_callbacks.dal.dynamo import to_value
 from suno_callbacks.dal.records import RecordStore
 from suno_callbacks.models.kinds import Kind
-from suno_callbacks.models.records import TaskRecord
+from suno_callbacks.models.messages import ArchiveRequest
 
 
 class SweepStore(RecordStore):
-    def unsettled_tasks(self, kind: Kind, *, created_from: str, created_to: str) -> Iterator[TaskRecord]:
-        """Tasks of `kind` created in [created_from, created_to] (ISO times) whose outcome is not recorded.
-
-        Queries index `by-kind-time`, whose sort key starts with the task's creation time.
-        """
+    def unsettled_stages(
+        self, kind: Kind, *, received_from: str, received_to: str
+    ) -> Iterator[ArchiveRequest]:
+        """The archive requests of `kind`'s stages received in [received_from, received_to] (ISO times)
+        and not settled yet: the sparse index `unsettled`, which archive leaves a stage by settling it."""
         items = self.query(
-            IndexName=keys.BY_KIND_TIME_INDEX,
-            KeyConditionExpression="#kind_key = :kind AND #time_key BETWEEN :from AND :to",
-            FilterExpression="attribute_not_exists(outcome)",
-            ExpressionAttributeNames={"#kind_key": keys.KIND_KEY, "#time_key": keys.TIME_KEY},
+            IndexName=keys.UNSETTLED_INDEX,
+            KeyConditionExpression="#unsettled = :kind AND #received BETWEEN :from AND :to",
+            ExpressionAttributeNames={"#unsettled": keys.UNSETTLED, "#received": keys.RECEIVED_AT},
             ExpressionAttributeValues={
                 ":kind": to_value(kind.value),
-                ":from": to_value(created_from),
-                # Every key of that instant sorts after the bare time ("<time>#<task_id>").
-                ":to": to_value(f"{created_to}#\uffff"),
+                ":from": to_value(received_from),
+                ":to": to_value(received_to),
             },
         )
         for item in items:
-            yield TaskRecord.model_validate(item)
+            yield ArchiveRequest.model_validate(item)

@@ -21,8 +21,9 @@ class Topic:
         # Not memoised here: `client` is the one cache, so tests and local mode can swap it.
         return self._sns if self._sns is not None else client("sns")
 
-    def publish(self, event: TaskEvent) -> None:
-        """Publish with attributes `event`, `kind` and `status`, so that subscriptions can filter."""
+    def publish(self, event: TaskEvent, message: str) -> None:
+        """Publish `message` (the event as JSON) with attributes `event`, `kind` and `status`, so that
+        subscriptions can filter."""
         attributes = {
             "event": event.event.value,
             "kind": event.kind.value,
@@ -31,7 +32,7 @@ class Topic:
         try:
             self.sns.publish(
                 TopicArn=self.topic_arn,
-                Message=event.model_dump_json(exclude_none=True),
+                Message=message,
                 MessageAttributes={
                     name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
                 },

@@ -24,8 +24,8 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 TABLE_NAME = "suno-callbacks"
 BUCKET_NAME = "suno-callbacks-media"
-QUEUE_NAME = "suno-callbacks-archive"
-DLQ_NAME = "suno-callbacks-archive-dlq"
+QUEUE_NAME = "suno-callbacks-archive.fifo"
+DLQ_NAME = "suno-callbacks-archive-dlq.fifo"
 TOPIC_NAME = "suno-callbacks-events"
 EVENTS_QUEUE_NAME = "suno-callbacks-local-events"
 SECRET_NAME = "suno-callbacks/signing"  # noqa: S105 - a name, no value
@@ -33,6 +33,13 @@ SECRET_NAME = "suno-callbacks/signing"  # noqa: S105 - a name, no value
 # (the stack's is 6 x the archive timeout) so that a transient failure is retried within seconds.
 MAX_RECEIVE_COUNT = 5
 VISIBILITY_TIMEOUT_SECONDS = 5
+# As the stack's: FIFO, deduplicated and ordered per message group (a task), high throughput mode.
+FIFO_ATTRIBUTES = {
+    "FifoQueue": "true",
+    "ContentBasedDeduplication": "false",
+    "DeduplicationScope": "messageGroup",
+    "FifoThroughputLimit": "perMessageGroupId",
+}
 
 
 class MotoServer:
@@ -99,10 +106,11 @@ def create_resources(endpoint_url: str, secret: str) -> LocalResources:
     aws("dynamodb").create_table(**table_definition(TABLE_NAME))
     aws("s3").create_bucket(Bucket=BUCKET_NAME)
     sqs = aws("sqs")
-    dlq_url = sqs.create_queue(QueueName=DLQ_NAME)["QueueUrl"]
+    dlq_url = sqs.create_queue(QueueName=DLQ_NAME, Attributes=FIFO_ATTRIBUTES)["QueueUrl"]
     queue_url = sqs.create_queue(
         QueueName=QUEUE_NAME,
         Attributes={
+            **FIFO_ATTRIBUTES,
             "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": _queue_arn(sqs, dlq_url), "maxReceiveCount": str(MAX_RECEIVE_COUNT)}

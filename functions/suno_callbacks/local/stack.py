@@ -25,7 +25,14 @@ from pydantic import SecretStr
 
 from suno_callbacks.dal import secrets as secret_store
 from suno_callbacks.dal.aws import client
-from suno_callbacks.local.emulator import CREDENTIALS, REGION, LocalResources, MotoServer, create_resources
+from suno_callbacks.local.emulator import (
+    CREDENTIALS,
+    MAX_RECEIVE_COUNT,
+    REGION,
+    LocalResources,
+    MotoServer,
+    create_resources,
+)
 from suno_callbacks.local.http_adapter import IngestServer
 from suno_callbacks.local.runtime import LambdaRuntime
 from suno_callbacks.local.workers import ArchiveWorker, EventsSubscriber
@@ -162,6 +169,7 @@ class LocalStack:
             f"{PREFIX}SECRET_ID": r.secret_id,
             f"{PREFIX}TOPIC_ARN": r.topic_arn,
             f"{PREFIX}LOCAL_MEDIA_HOSTS": ",".join(self._media_hosts),
+            f"{PREFIX}MAX_ATTEMPTS": str(MAX_RECEIVE_COUNT),
             # Logs stay readable in a terminal; metrics and traces have nowhere to go locally.
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
             "POWERTOOLS_METRICS_DISABLED": "true",

@@ -104,6 +104,7 @@ class ArchiveWorker(_Poller):
         self._delete([m for m in messages if m["MessageId"] not in failed])
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        # Received with every attribute: the FIFO ones (message group, sequence number) and the count.
         return {
             "messageId": message["MessageId"],
             "receiptHandle": message["ReceiptHandle"],

@@ -8,6 +8,8 @@ the status, the content type and the declared length, and yields a `MediaStream`
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,10 +50,17 @@ class MediaStream:
     """
 
     def __init__(
-        self, response: BaseHTTPResponse, *, extension: str, content_type: str, max_bytes: int
+        self,
+        response: BaseHTTPResponse,
+        *,
+        extension: str,
+        content_type: str,
+        max_bytes: int,
+        deadline: float,
     ) -> None:
         self._response = response
         self._max_bytes = max_bytes
+        self._deadline = deadline
         self._sha256 = hashlib.sha256()
         self.extension = extension
         self.content_type = content_type
@@ -88,6 +97,8 @@ class MediaStream:
         return piece
 
     def _read_piece(self, amount: int) -> bytes:
+        if time.monotonic() > self._deadline:
+            raise TransientMediaError(f"too slow: {self.bytes_read} bytes before the file's deadline")
         try:
             return self._response.read(amount)
         except (HTTPError, OSError) as error:
@@ -115,8 +126,13 @@ def open_media(
     policy: UrlPolicy,
     limits: DownloadLimits,
     ca_certs: str | None = None,
+    deadline_seconds: float = math.inf,
 ) -> Iterator[MediaStream]:
-    """Open `url` for streaming; raises PermanentMediaError (refused, gone) or TransientMediaError."""
+    """Open `url` for streaming; raises PermanentMediaError (refused, gone) or TransientMediaError.
+
+    Reading stops with a TransientMediaError once `deadline_seconds` have passed since the call.
+    """
+    deadline = time.monotonic() + deadline_seconds
     max_bytes = limits.max_bytes[media_type]
     timeout = Timeout(connect=limits.connect_timeout_seconds, read=limits.read_timeout_seconds)
     for _hop in range(limits.max_redirects + 1):
@@ -148,7 +164,11 @@ def open_media(
                     raise PermanentMediaError(TOO_LARGE)
                 extension, content_type = stored
                 yield MediaStream(
-                    response, extension=extension, content_type=content_type, max_bytes=max_bytes
+                    response,
+                    extension=extension,
+                    content_type=content_type,
+                    max_bytes=max_bytes,
+                    deadline=deadline,
                 )
                 return
             finally:

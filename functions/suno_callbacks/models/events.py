@@ -96,3 +96,6 @@ class TaskEvent(BaseModel):
     assets: list[EventAsset]
     # When we received the stage that decided the event: stable, so a re-publication is identical.
     occurred_at: str
+    # Set when the event was too large for SNS: `items` and `assets` are then empty here, and the whole
+    # event is this S3 object (s3://bucket/events/<task_id>/<event_id>.json).
+    full_event: str | None = None

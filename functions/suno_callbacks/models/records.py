@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from suno_callbacks.dal import keys
 from suno_callbacks.models.kinds import Kind, MediaType, Stage
 
 
@@ -90,31 +91,36 @@ class NormalisedCallback(BaseModel):
     items: list[Item] = Field(default_factory=list)
     media: list[MediaRef] = Field(default_factory=list)
     extra: dict[str, Any] = Field(default_factory=dict)
-
-    @property
-    def needs_archive(self) -> bool:
-        """Stages that carry media or end the task go to the archive function."""
-        return bool(self.media) or self.stage.is_terminal
+    # What a reader should know about how the body was read (e.g. that it looks like another kind's).
+    warnings: list[str] = Field(default_factory=list)
 
 
 class StageRecord(BaseModel):
-    """The stored stage item (pk TASK#<task_id>, sk STAGE#<stage>): one per (task, stage)."""
+    """A stored stage item: one per (task, stage, kind, ref), written by ingest with the raw body.
 
-    model_config = ConfigDict(defer_build=True)  # read by archive and readers, never by ingest
+    What the callback says (items, media, code, msg) is read from the body by `normalise_body`, the same
+    code that accepted it; archive adds how the stage was settled, or why it is still waiting.
+    """
+
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     task_id: str
     kind: Kind
     stage: Stage
-    code: int
-    msg: str = ""
-    error: str | None = None
     ref: str | None = None
-    items: list[Item] = Field(default_factory=list)
-    media: list[MediaRef] = Field(default_factory=list)
     received_at: str
-    body_sha256: str
     duplicates: int = 0
-    queued_at: str | None = None
+    last_duplicate_at: str | None = None
+    settled_at: str | None = None
+    # `settled`, or `quarantined` when it arrived under another kind or ref than the task's.
+    settlement: str | None = None
+    attempts: int | None = None
+    last_failure: str | None = None
+    last_failure_at: str | None = None
+
+    @property
+    def stage_key(self) -> str:
+        return keys.stage_sk(self.stage, self.kind, self.ref)
 
 
 class TaskRecord(BaseModel):

@@ -28,9 +28,6 @@ DEFAULT_MEDIA_HOSTS = (
 )
 
 
-DEFAULT_ENQUEUE_LEASE_SECONDS = 30
-
-
 class _FromEnvironment(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
@@ -50,21 +47,26 @@ class IngestSettings(StoreSettings):
     kie_signature_window_seconds: int = Field(
         default=300, gt=0, alias=f"{PREFIX}KIE_SIGNATURE_WINDOW_SECONDS"
     )
-    # A stage written but not yet queued is re-queued by a redelivery only after this lease, so that
-    # concurrent duplicates of a callback give one message.
-    enqueue_lease_seconds: int = Field(
-        default=DEFAULT_ENQUEUE_LEASE_SECONDS, ge=0, alias=f"{PREFIX}ENQUEUE_LEASE_SECONDS"
-    )
 
 
 class ArchiveSettings(StoreSettings):
     topic_arn: str = Field(alias=f"{PREFIX}TOPIC_ARN", min_length=1)
+    # Its own queue: a stage too large for one invocation continues in a new message.
+    queue_url: str = Field(alias=f"{PREFIX}QUEUE_URL", min_length=1)
     media_hosts: tuple[str, ...] = Field(default=DEFAULT_MEDIA_HOSTS, alias=f"{PREFIX}MEDIA_HOSTS")
     # Local mode and tests only: hosts that may be loopback and plain http. The CDK app never sets it.
     local_media_hosts: tuple[str, ...] = Field(default=(), alias=f"{PREFIX}LOCAL_MEDIA_HOSTS")
     publish_progress: bool = Field(default=True, alias=f"{PREFIX}PUBLISH_PROGRESS")
     connect_timeout_seconds: float = Field(default=5.0, gt=0, alias=f"{PREFIX}CONNECT_TIMEOUT_SECONDS")
     read_timeout_seconds: float = Field(default=30.0, gt=0, alias=f"{PREFIX}READ_TIMEOUT_SECONDS")
+    # However the source sends (a byte every few seconds never trips the read timeout), one file gets
+    # at most this long; a slower one is a transient failure, retried.
+    download_deadline_seconds: float = Field(default=300.0, gt=0, alias=f"{PREFIX}DOWNLOAD_DEADLINE_SECONDS")
+    # No file is started later than this before the invocation's end: the rest of the stage is queued
+    # as a continuation, so a stage of any size settles across invocations.
+    stop_before_timeout_seconds: float = Field(
+        default=30.0, ge=0, alias=f"{PREFIX}STOP_BEFORE_TIMEOUT_SECONDS"
+    )
     max_redirects: int = Field(default=3, ge=0, le=10, alias=f"{PREFIX}MAX_REDIRECTS")
     max_audio_bytes: int = Field(default=200 * 1024 * 1024, gt=0, alias=f"{PREFIX}MAX_AUDIO_BYTES")
     max_wav_bytes: int = Field(default=500 * 1024 * 1024, gt=0, alias=f"{PREFIX}MAX_WAV_BYTES")
