@@ -8,6 +8,7 @@ whatever happens survive the rollback of a failed create and pile up.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -212,3 +213,21 @@ def test_no_warning_once_an_alarm_email_is_set(configured: tuple[SunoCallbacksSt
     assert _alarm_email_warnings(stack) == []
     (subscription,) = _of_type(template, "AWS::SNS::Subscription")
     assert subscription["Properties"]["Endpoint"] == "ops@example.com"
+
+
+# --- what the README says it costs ------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_readme_prices_the_alarms_and_dashboard_the_template_has(
+    default: tuple[SunoCallbacksStack, dict[str, Any]],
+) -> None:
+    _, template = default
+    deploy = (ROOT / "README.md").read_text().split("## Deploy\n", 1)[1].split("\n## ", 1)[0]
+    alarms = len(_of_type(template, "AWS::CloudWatch::Alarm"))
+    (stated,) = re.findall(r"\| (\d+) alarms \u00d7 \$0\.10", deploy)
+    assert int(stated) == alarms
+    assert len(_of_type(template, "AWS::CloudWatch::Dashboard")) == 1
+    assert len(_of_type(template, "AWS::SecretsManager::Secret")) == 1
+    fixed = 0.40 + 0.10 * alarms + 3.00
+    assert f"| **total** | **{fixed:.2f}** |" in deploy
