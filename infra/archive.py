@@ -104,8 +104,11 @@ class ArchiveConstruct(Construct):
 def event_source_concurrency(config: ReceiverConfig) -> int:
     """How many invocations the poller may run at once: the parallel downloads from the provider's hosts.
 
-    With reserved concurrency, exactly that (ReceiverConfig refuses less than Lambda's minimum of 2): the
-    poller must not start invocations the function may not run, since throttled batches return to the
-    queue and count towards the redrive to the DLQ.
+    With reserved concurrency, that many (ReceiverConfig refuses less than Lambda's minimum of 2, and no
+    event source goes above 1000): the poller must not start invocations the function may not run, since
+    throttled batches return to the queue and count towards the redrive to the DLQ.
     """
-    return config.archive_reserved_concurrency or constants.ARCHIVE_MAX_CONCURRENCY
+    reserved = config.archive_reserved_concurrency
+    if reserved is None:
+        return constants.ARCHIVE_MAX_CONCURRENCY
+    return min(reserved, constants.MAX_EVENT_SOURCE_CONCURRENCY)

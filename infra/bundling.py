@@ -3,8 +3,8 @@
 One asset serves every function (the handlers share one package): the `suno_callbacks` package without
 its developer-only modules, plus the few third-party wheels the Powertools layer and the runtime do not
 guarantee, which `pip` downloads for Lambda's platform (`manylinux2014_aarch64`, `--only-binary`) whatever
-the host is. No bytecode: the host's Python is not Lambda's (3.14), whose own bytecode would ignore it.
-Each package's `.dist-info` stays (its licence, and mido reads its own version from it).
+the host is. No bytecode: pip would compile it for the build host's Python, whose .pyc files Lambda's
+Python 3.14 never reads. Each package's `.dist-info` stays (its licence; mido reads its version from it).
 """
 
 from __future__ import annotations

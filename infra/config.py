@@ -79,12 +79,13 @@ def _int(value: Any) -> int:
     return int(value)
 
 
-def _optional_int(value: Any) -> int | None:
-    """`null` in cdk.json arrives as None and never gets here (the default, off, applies)."""
-    return None if str(value).strip().lower() in _OFF else int(value)
-
-
+# How `-c key=value` (a string) or cdk.json (`0`, `false`) says "none" for an optional number. A JSON
+# `null` never gets this far: CDK drops null context values, so the default (None) applies.
 _OFF = {"none", "null", "off", "0", "false"}
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if str(value).strip().lower() in _OFF else int(value)
 
 
 def _bool(value: Any) -> bool:

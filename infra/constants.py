@@ -60,8 +60,9 @@ ARCHIVE_BATCH_SIZE = 5
 # How many archive invocations the SQS poller runs at once when no concurrency is reserved: it bounds the
 # parallel downloads from the provider's hosts without taking any of the account's concurrency quota.
 ARCHIVE_MAX_CONCURRENCY = 5
-# Lambda's lower limit for an SQS event source's maximum concurrency.
+# Lambda's limits for an SQS event source's maximum concurrency.
 MIN_EVENT_SOURCE_CONCURRENCY = 2
+MAX_EVENT_SOURCE_CONCURRENCY = 1000
 # The sweep runs one Query per kind and a few sends: small and short.
 SWEEP_MEMORY_MB = 256
 SWEEP_TIMEOUT_SECONDS = 120

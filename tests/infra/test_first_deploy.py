@@ -16,6 +16,7 @@ from aws_cdk import App, Stack
 from aws_cdk.assertions import Annotations, Match
 
 from infra import constants
+from infra.archive import event_source_concurrency
 from infra.config import ReceiverConfig
 from infra.monitoring import NO_ALARM_EMAIL_WARNING
 from infra.stack import SunoCallbacksStack, build_app
@@ -78,6 +79,13 @@ def test_a_reservation_the_poller_cannot_respect_is_refused(value: int) -> None:
     # An SQS event source's maximum concurrency is at least 2: with 1 reserved, batches would be throttled.
     with pytest.raises(ValueError, match="archiveReservedConcurrency"):
         ReceiverConfig(archive_reserved_concurrency=value)
+
+
+@pytest.mark.parametrize(("reserved", "bound"), [(None, 5), (2, 2), (12, 12), (1500, 1000)])
+def test_the_poller_runs_no_more_batches_than_reserved(reserved: int | None, bound: int) -> None:
+    # Lambda's event source accepts 2 to 1000; unreserved, the constant bounds parallel downloads.
+    config = ReceiverConfig(archive_reserved_concurrency=reserved)
+    assert event_source_concurrency(config) == bound
 
 
 @pytest.fixture(scope="module")
