@@ -233,6 +233,10 @@ def test_every_handler_runs_from_the_asset_with_only_what_lambda_provides(
             environment=emulated.function_environment(function),
             probe=PROBED,
         )
+        # Only the asset, the layer, the runtime and the standard library were importable.
+        path = sandbox.path(function)
+        assert invocation.sys_path[: len(path)] == [str(p) for p in path]
+        assert not [entry for entry in invocation.sys_path if "site-packages" in entry]
         _assert_lambda_like_imports(invocation.modules, function.asset, sandbox)
         return invocation.results
 
