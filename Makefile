@@ -38,8 +38,9 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NODE_STAMP)
 
-synth: $(STAMP) $(NODE_STAMP) ## synthesise the stack offline into cdk.out, checked by cdk-nag
+synth: $(STAMP) $(NODE_STAMP) ## synthesise the stack offline into cdk.out, checked by cdk-nag and cfn-lint
 	npx cdk synth --quiet --no-notices
+	$(BIN)/cfn-lint cdk.out/*.template.json
 
 deploy: $(STAMP) $(NODE_STAMP) ## deploy to the account and region of your AWS credentials
 	npx cdk deploy --no-notices --require-approval broadening

@@ -15,9 +15,6 @@ from infra import constants
 from infra.config import ReceiverConfig
 from infra.functions import acknowledge_object_prefix, build_function
 
-# The event source's max_concurrency must be at least 2 (a Lambda limit).
-_MIN_EVENT_SOURCE_CONCURRENCY = 2
-
 
 class ArchiveConstruct(Construct):
     """`function`, subscribed to `queue` with partial batch failures."""
@@ -62,8 +59,7 @@ class ArchiveConstruct(Construct):
             config=config,
             memory_mb=constants.ARCHIVE_MEMORY_MB,
             timeout_seconds=constants.ARCHIVE_TIMEOUT_SECONDS,
-            # Caps the parallel downloads from the provider's hosts and the share of the account's
-            # concurrency the archiver can take from other functions.
+            # Off unless asked for (config.py): a reservation can fail the deploy on a small account.
             reserved_concurrency=config.archive_reserved_concurrency,
             environment={
                 constants.ENV_TABLE: table.table_name,
@@ -110,15 +106,24 @@ class ArchiveConstruct(Construct):
         return function
 
     def _add_queue_source(self, config: ReceiverConfig, queue: sqs.IQueue) -> None:
-        # With reserved concurrency, the poller must not start more invocations than the function may
-        # run: throttled batches return to the queue and count towards the redrive to the DLQ.
-        reserved = config.archive_reserved_concurrency
-        max_concurrency = reserved if reserved and reserved >= _MIN_EVENT_SOURCE_CONCURRENCY else None
         self.function.add_event_source(
             event_sources.SqsEventSource(
                 queue,
                 batch_size=constants.ARCHIVE_BATCH_SIZE,
                 report_batch_item_failures=True,
-                max_concurrency=max_concurrency,
+                max_concurrency=event_source_concurrency(config),
             )
         )
+
+
+def event_source_concurrency(config: ReceiverConfig) -> int:
+    """How many invocations the poller may run at once: the parallel downloads from the provider's hosts.
+
+    With reserved concurrency, that many (ReceiverConfig refuses less than Lambda's minimum of 2, and no
+    event source goes above 1000): the poller must not start invocations the function may not run, since
+    throttled batches return to the queue and count towards the redrive to the DLQ.
+    """
+    reserved = config.archive_reserved_concurrency
+    if reserved is None:
+        return constants.ARCHIVE_MAX_CONCURRENCY
+    return min(reserved, constants.MAX_EVENT_SOURCE_CONCURRENCY)

@@ -1,8 +1,10 @@
 """The functions' code asset, built on the host without Docker.
 
 One asset serves every function (the handlers share one package): the `suno_callbacks` package without
-its developer-only modules, plus the few third-party wheels the Powertools layer does not bring, which
-`pip` downloads for Lambda's platform (`manylinux2014_aarch64`, `--only-binary`) whatever the host is.
+its developer-only modules, plus the few third-party wheels the Powertools layer and the runtime do not
+guarantee, which `pip` downloads for Lambda's platform (`manylinux2014_aarch64`, `--only-binary`) whatever
+the host is. No bytecode: pip would compile it for the build host's Python, whose .pyc files Lambda's
+Python 3.14 never reads. Each package's `.dist-info` stays (its licence; mido reads its version from it).
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ class PipLocalBundling:
                 "--python-version",
                 self._python_version,
                 "--only-binary=:all:",
+                # The pins are the complete list (constants.BUNDLED_REQUIREMENTS): nothing unpinned comes in.
+                "--no-deps",
+                # .pyc files for the build host's interpreter would be dead weight in the asset.
+                "--no-compile",
                 "--target",
                 str(output),
                 *self._requirements,

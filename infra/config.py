@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from constructs import Node
+from aws_cdk import Stack
+from constructs import Construct, Node
 
 from infra import constants
 from suno_callbacks.models.settings import DEFAULT_MEDIA_HOSTS
@@ -18,7 +19,7 @@ from suno_callbacks.models.settings import DEFAULT_MEDIA_HOSTS
 class ReceiverConfig:
     """Everything a deployment may change. The defaults are a sound production setup."""
 
-    # Physical names are derived from this prefix where a name is useful to people (dashboard, alarms).
+    # Names that people read (dashboard, HTTP API, alarm descriptions) start with this prefix.
     resource_prefix: str = constants.SERVICE_NAME
     media_hosts: tuple[str, ...] = DEFAULT_MEDIA_HOSTS
     # The provider deletes media about 14 days after the callback; the sweep and the near-expiry alarm
@@ -33,13 +34,32 @@ class ReceiverConfig:
     log_level: str = "INFO"
     alarm_email: str | None = None
     notification_email: str | None = None
-    # None leaves the archiver unreserved (accounts with a small concurrency quota cannot reserve).
-    archive_reserved_concurrency: int | None = 10
-    deletion_protection: bool = True
+    # None leaves the archiver unreserved: a new account's concurrency quota is often 10, and Lambda
+    # refuses any reservation that leaves fewer than 10 unreserved. The event source's maximum concurrency
+    # bounds parallel downloads either way (constants.ARCHIVE_MAX_CONCURRENCY, or this when set).
+    archive_reserved_concurrency: int | None = None
+    # Off by default: a table created with deletion protection cannot be deleted by the rollback of a failed
+    # first deploy. The table is retained on stack updates and deletion regardless (storage.py); turn this on
+    # once the stack exists, to guard against deleting the table by hand.
+    deletion_protection: bool = False
     throttle_rate_per_second: int = 100
     throttle_burst: int = 200
     sweep_every_minutes: int = 60
     powertools_layer_version: int = 38
+
+    def __post_init__(self) -> None:
+        reserved = self.archive_reserved_concurrency
+        if reserved is not None and reserved < constants.MIN_EVENT_SOURCE_CONCURRENCY:
+            # The event source could not be bounded by it (its minimum is 2), so the poller would start
+            # invocations the function may not run: throttled batches count towards the DLQ.
+            raise ValueError(
+                f"archiveReservedConcurrency must be off (null) or at least "
+                f"{constants.MIN_EVENT_SOURCE_CONCURRENCY}, not {reserved}"
+            )
+
+    def physical_name(self, scope: Construct) -> str:
+        """`<resource_prefix>-<stack name>`: one name per receiver and stack, so two stacks never collide."""
+        return f"{self.resource_prefix}-{Stack.of(scope).stack_name}"
 
     @classmethod
     def from_context(cls, node: Node) -> ReceiverConfig:
@@ -59,8 +79,13 @@ def _int(value: Any) -> int:
     return int(value)
 
 
+# How `-c key=value` (a string) or cdk.json (`0`, `false`) says "none" for an optional number. A JSON
+# `null` never gets this far: CDK drops null context values, so the default (None) applies.
+_OFF = {"none", "null", "off", "0", "false"}
+
+
 def _optional_int(value: Any) -> int | None:
-    return None if str(value).lower() in {"none", "null", "off", "0"} else int(value)
+    return None if str(value).strip().lower() in _OFF else int(value)
 
 
 def _bool(value: Any) -> bool:

@@ -25,9 +25,15 @@ ASSET_EXCLUDES = (
     "*.pyc",
     "*.egg-info",
 )
-# What the functions need beyond the Powertools layer (which brings aws-lambda-powertools and pydantic)
-# and the runtime (which brings boto3): pinned, so that two synths of one commit give one asset.
-BUNDLED_REQUIREMENTS = ("mido==1.3.3",)
+# Every package the handlers import that neither the Powertools layer (aws-lambda-powertools, pydantic,
+# aws-xray-sdk) nor the runtime (boto3, botocore and their dependencies) is guaranteed to provide, with
+# the dependencies of each: installed without dependency resolution, so this list is the whole of it and
+# two synths of one commit give one asset (tests/infra/test_asset_runs.py proves it is enough).
+# - urllib3: logic/download.py needs urllib3 2 (`BaseHTTPResponse`); the layer deletes its urllib3 and the
+#   runtime's version is not documented. Bundled, it comes first on the path, for botocore too (which
+#   supports urllib3 2 on Python >= 3.10).
+# - mido (MIDI files) and packaging, which mido imports for its version.
+BUNDLED_REQUIREMENTS = ("urllib3==2.8.0", "mido==1.3.3", "packaging==26.3")
 
 # --- Lambda ---------------------------------------------------------------------------------------
 # Python 3.14 is the newest runtime of both aws-cdk-lib 2.275 (Runtime.PYTHON_3_14) and the AWS-managed
@@ -51,6 +57,12 @@ INGEST_TIMEOUT_SECONDS = 10
 ARCHIVE_MEMORY_MB = 512
 ARCHIVE_TIMEOUT_SECONDS = 600
 ARCHIVE_BATCH_SIZE = 5
+# How many archive invocations the SQS poller runs at once when no concurrency is reserved: it bounds the
+# parallel downloads from the provider's hosts without taking any of the account's concurrency quota.
+ARCHIVE_MAX_CONCURRENCY = 5
+# Lambda's limits for an SQS event source's maximum concurrency.
+MIN_EVENT_SOURCE_CONCURRENCY = 2
+MAX_EVENT_SOURCE_CONCURRENCY = 1000
 # The sweep runs one Query per kind and a few sends: small and short.
 SWEEP_MEMORY_MB = 256
 SWEEP_TIMEOUT_SECONDS = 120

@@ -138,6 +138,8 @@ class IngestApiConstruct(Construct):
         api = apigwv2.HttpApi(
             self,
             "Api",
+            # Not the construct id ("Api"): the console lists every API of the region by name.
+            api_name=config.physical_name(self),
             description="suno-callbacks: callback URL for the Suno API",
             create_default_stage=False,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Acknowledgment, Annotations, Duration, Validations
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
@@ -20,10 +20,12 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra import constants
 from infra.config import ReceiverConfig
 from suno_callbacks import observability as names
 
 _FIVE_MINUTES = Duration.minutes(5)
+NO_ALARM_EMAIL_WARNING = f"{constants.SERVICE_NAME}:noAlarmEmail"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +61,7 @@ class MonitoringConstruct(Construct):
         self.alarms = self._build_alarms(config, resources)
         for alarm in self.alarms.values():
             alarm.add_alarm_action(actions.SnsAction(self.alarm_topic))
-        self.dashboard = self._build_dashboard(resources)
+        self.dashboard = self._build_dashboard(config.physical_name(self), resources)
 
     def _build_alarm_topic(self, config: ReceiverConfig) -> sns.Topic:
         topic = sns.Topic(self, "AlarmTopic", display_name="suno-callbacks alarms", enforce_ssl=True)
@@ -74,6 +76,15 @@ class MonitoringConstruct(Construct):
         )
         if config.alarm_email:
             topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
+        else:
+            # Printed by `cdk synth` and `cdk deploy`; a prompt would make `make deploy` interactive.
+            Annotations.of(topic).add_warning_v2(
+                NO_ALARM_EMAIL_WARNING,
+                "No one is subscribed to the alarm topic, so alarms (DLQ not empty, quarantined callbacks, "
+                "errors, media near expiry) reach no one. Deploy with "
+                f"-c {constants.CTX_ALARM_EMAIL}=you@example.com (or set it in cdk.json) and confirm the "
+                "e-mail AWS sends, or subscribe to the AlarmTopicArn output yourself.",
+            )
         return topic
 
     def _build_alarms(self, config: ReceiverConfig, r: MonitoredResources) -> dict[str, cloudwatch.Alarm]:
@@ -128,8 +139,9 @@ class MonitoringConstruct(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
-    def _build_dashboard(self, r: MonitoredResources) -> cloudwatch.Dashboard:
-        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=self._prefix)
+    def _build_dashboard(self, name: str, r: MonitoredResources) -> cloudwatch.Dashboard:
+        # Dashboard names are unique per account: a fixed one would stop a second stack from deploying.
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=name)
         functions = (("ingest", r.ingest), ("archive", r.archive), ("sweep", r.sweep))
         dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(

@@ -7,11 +7,12 @@ once every pending task has called back, clear `previous` (README "Rotating the 
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra import constants
+from infra.storage import RETAINED
 
 
 class SigningSecretConstruct(Construct):
@@ -29,7 +30,8 @@ class SigningSecretConstruct(Construct):
                 exclude_punctuation=True,
                 password_length=constants.SECRET_LENGTH,
             ),
-            removal_policy=RemovalPolicy.RETAIN,
+            # Kept like the records: URLs signed with it may still be in providers' pending requests.
+            removal_policy=RETAINED,
         )
         Validations.of(self.secret).acknowledge(
             Acknowledgment(

@@ -38,9 +38,11 @@ class SunoCallbacksStack(Stack):
             CfnOutput(self, key, value=value, description=description).override_logical_id(key)
 
 
-def build_app(context: dict[str, Any] | None = None) -> tuple[App, SunoCallbacksStack]:
+def build_app(
+    context: dict[str, Any] | None = None, outdir: str | None = None
+) -> tuple[App, SunoCallbacksStack]:
     """The app `cdk` runs (`app.py`) and the tests synthesise: one stack, checked by cdk-nag."""
-    app = App(context=context)
+    app = App(context=context, outdir=outdir)
     config = ReceiverConfig.from_context(app.node)
     stack_name = app.node.try_get_context(constants.CTX_STACK_NAME) or constants.STACK_NAME
     stack = SunoCallbacksStack(app, stack_name, config=config)

@@ -1,7 +1,8 @@
 """The records table and the media bucket (DESIGN §5, §6).
 
-Both are retained when the stack is deleted: they are the product. The media bucket logs its access
-to a second bucket, which only S3's log delivery may write to.
+Both are kept when the stack is updated or deleted: they are the product. Not when they were created by a
+deployment that failed and rolled back (`RETAINED`): they are empty then, and left behind they would only
+pile up. The media bucket logs its access to a second bucket, which only S3's log delivery may write to.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from constructs import Construct
 from infra import constants
 from infra.config import ReceiverConfig
 from suno_callbacks.dal import keys
+
+# CloudFormation's `RetainExceptOnCreate` (and `Retain` on replacement): kept on later updates and deletes,
+# removed by the rollback of the create that made them. The signing secret uses it too (signing.py).
+RETAINED = RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
 
 
 class StorageConstruct(Construct):
@@ -39,7 +44,7 @@ class StorageConstruct(Construct):
             # Set on every record only when `recordTtlDays` > 0 (the functions decide); harmless otherwise.
             time_to_live_attribute=keys.TTL_ATTRIBUTE,
             deletion_protection=config.deletion_protection,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RETAINED,
             global_secondary_indexes=[
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name=keys.BY_KIND_TIME_INDEX,
@@ -73,7 +78,7 @@ class StorageConstruct(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RETAINED,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(max(config.log_retention_days, 90)))],
         )
         Validations.of(bucket).acknowledge(
@@ -103,7 +108,7 @@ class StorageConstruct(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="media-bucket/",
-            removal_policy=RemovalPolicy.RETAIN,
+            removal_policy=RETAINED,
             lifecycle_rules=rules,
         )
 

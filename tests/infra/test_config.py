@@ -19,8 +19,8 @@ OVERRIDES = {
     "suno-callbacks:notificationEmail": "music@example.com",
     "suno-callbacks:mediaTransitionDays": "30",
     "suno-callbacks:mediaExpiryDays": 365,
-    "suno-callbacks:deletionProtection": "false",
-    "suno-callbacks:archiveReservedConcurrency": "none",
+    "suno-callbacks:deletionProtection": "true",
+    "suno-callbacks:archiveReservedConcurrency": "8",
     "suno-callbacks:recordTtlDays": 90,
 }
 
@@ -29,8 +29,8 @@ def test_context_values_from_the_command_line_are_parsed() -> None:
     config = ReceiverConfig.from_context(App(context=OVERRIDES).node)
     assert config.media_hosts == ("cdn.example.com", "media.example.org")
     assert config.media_transition_days == 30
-    assert config.deletion_protection is False
-    assert config.archive_reserved_concurrency is None
+    assert config.deletion_protection is True
+    assert config.archive_reserved_concurrency == 8
     assert config.alarm_email == "ops@example.com"
 
 
@@ -57,7 +57,7 @@ def test_overrides_reach_the_template(overridden: dict[str, Any]) -> None:
     assert subscriptions == {"ops@example.com", "music@example.com"}
 
     (table,) = _of_type(overridden, "AWS::DynamoDB::GlobalTable")
-    assert table["Properties"]["Replicas"][0]["DeletionProtectionEnabled"] is False
+    assert table["Properties"]["Replicas"][0]["DeletionProtectionEnabled"] is True
 
     media_rules = [
         rule
@@ -76,12 +76,14 @@ def test_overrides_reach_the_template(overridden: dict[str, Any]) -> None:
     ]
 
     functions = _of_type(overridden, "AWS::Lambda::Function")
-    assert all("ReservedConcurrentExecutions" not in f["Properties"] for f in functions)
+    reserved = [f["Properties"].get("ReservedConcurrentExecutions") for f in functions]
+    assert sorted(reserved, key=str) == [8, None, None]  # the archiver only
     variables = [f["Properties"]["Environment"]["Variables"] for f in functions]
     assert "cdn.example.com,media.example.org" in {v.get("SUNO_CALLBACKS_MEDIA_HOSTS") for v in variables}
     assert "90" in {v.get("SUNO_CALLBACKS_RECORD_TTL_DAYS") for v in variables}
 
     (dashboard,) = _of_type(overridden, "AWS::CloudWatch::Dashboard")
-    assert dashboard["Properties"]["DashboardName"] == "suno-staging"
+    assert dashboard["Properties"]["DashboardName"] == "suno-staging-SunoCallbacksStaging"
     (mapping,) = _of_type(overridden, "AWS::Lambda::EventSourceMapping")
-    assert "ScalingConfig" not in mapping["Properties"]
+    # The poller never starts more invocations than the function may run.
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 8}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -65,13 +64,6 @@ def media_server() -> Iterator[MediaServer]:
     httpd.server_close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass
 class LocalMode:
     """A running `suno-callbacks local`, read from what it printed."""
@@ -116,8 +108,10 @@ def running_local_mode(events_file: Path, *extra_args: str) -> Iterator[LocalMod
             "-m",
             "suno_callbacks.cli",
             "local",
+            # Local mode binds a free port itself and prints it: a port probed here could be taken by any
+            # other connection (another test's, in the other worker) before local mode binds it.
             "--port",
-            str(free_port()),
+            "0",
             "--allow-media-host",
             "127.0.0.1",
             "--events-file",
