@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from suno_callbacks.cli.config import require
+from suno_callbacks.cli.output import CliError
 from suno_callbacks.dal import keys
 from suno_callbacks.dal.aws import client
 from suno_callbacks.dal.bodies import BodyStore
@@ -57,7 +58,19 @@ def list_quarantine(settings: CliSettings) -> list[QuarantinedCallback]:
 
 
 def replay(settings: CliSettings, *, ids: list[str]) -> list[ReplayResult]:
-    """Replay the given quarantine ids, or every one not yet replayed."""
+    """Replay the given quarantine ids, or every one not yet replayed; an id that is not quarantined is a
+    `CliError` before anything is replayed."""
+    quarantined = {item["quarantine_id"]: item for item in _quarantine_items(settings)}
+    if unknown := [i for i in ids if i not in quarantined]:
+        raise CliError(
+            f"nothing is quarantined as {', '.join(map(repr, unknown))}: "
+            "`suno-callbacks quarantine` lists the ids there are"
+        )
+    chosen = (
+        [quarantined[i] for i in dict.fromkeys(ids)]
+        if ids
+        else [item for item in quarantined.values() if "replayed_at" not in item]
+    )
     recorder = Recorder(
         store=RecordStore(settings.table_name),
         queue=ArchiveQueue(require(settings.queue_url, "QUEUE_URL")),
@@ -66,11 +79,6 @@ def replay(settings: CliSettings, *, ids: list[str]) -> list[ReplayResult]:
         record_ttl_days=settings.record_ttl_days,
         enqueue_lease_seconds=DEFAULT_ENQUEUE_LEASE_SECONDS,
     )
-    chosen = [
-        item
-        for item in _quarantine_items(settings)
-        if (item["quarantine_id"] in ids if ids else "replayed_at" not in item)
-    ]
     results = []
     for item in chosen:
         result = _replay_one(item, recorder)
