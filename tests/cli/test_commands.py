@@ -7,6 +7,7 @@ import argparse
 import json
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -163,3 +164,14 @@ def test_a_busy_port_names_both_ways_to_choose_another(capsys: pytest.CaptureFix
     error = one_error_line(capsys)
     assert f"port {port} is in use" in error
     assert "`make run PORT=N`" in error and "`suno-callbacks local --port N`" in error
+
+
+def test_an_events_file_that_cannot_be_written_says_which_option_to_change(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    assert main(["local", "--port", "0", "--events-file", str(not_a_folder / "events.jsonl")]) == 1
+    error = one_error_line(capsys)
+    assert f"cannot write the events file {not_a_folder / 'events.jsonl'}" in error
+    assert "pass --events-file PATH" in error
