@@ -78,7 +78,7 @@ def parse_status(value: TaskStatus | str) -> TaskStatus:
     )
 
 
-def check_limit(limit: int) -> int:
+def _check_limit(limit: int) -> int:
     if limit < 1:
         raise ValueError(f"limit must be 1 or more, not {limit}")
     return limit
@@ -172,7 +172,7 @@ class Reader:
         `kind` and `status` are enums or their values; `status` is a stage or an outcome (`TaskStatus`).
         """
         wanted = _TaskFilter.of(kind, status)
-        limit = check_limit(limit)
+        limit = _check_limit(limit)
         found = (
             TaskRecord.model_validate(item)
             for item in self._query_index(keys.BY_REF_INDEX, keys.REF, ref, since=since, newest_first=False)
@@ -193,7 +193,7 @@ class Reader:
         `kind` and `status` are enums or their values; `status` is a stage or an outcome (`TaskStatus`).
         """
         wanted = _TaskFilter.of(kind, status)
-        limit = check_limit(limit)
+        limit = _check_limit(limit)
         tasks: list[TaskRecord] = []
         for each in [wanted.kind] if wanted.kind else list(Kind):
             matching = (
