@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tomllib
@@ -16,9 +17,12 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make
 
 def planned(target: str, *variables: str, venv: Path) -> list[str]:
     """The commands `make` would run for `target` in a checkout with no venv yet (`make -n`)."""
+    # Under `make test` this is a sub-make: without the outer make's variables it plans as a user's would.
+    environment = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     result = subprocess.run(
-        ["make", "-n", target, f"VENV={venv}", *variables],
+        ["make", "--no-print-directory", "-n", target, f"VENV={venv}", *variables],
         cwd=ROOT,
+        env=environment,
         capture_output=True,
         text=True,
         timeout=30,
