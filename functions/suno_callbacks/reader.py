@@ -6,6 +6,7 @@
     task = reader.get_task("2fac****9f72")       # TaskView: task, stages, items, assets
     url = reader.presigned_url(task.assets[0])
     reader.callback_url("music", ref="job-42")   # for a Suno request's callBackUrl
+    reader.list_tasks(kind="lyrics", status="completed")  # kinds, stages, outcomes: enums or strings
 
 A task is read with one Query; tasks are listed through the `by-kind-time` and `by-ref` indexes, never a
 Scan. Reading needs `dynamodb:Query` on the table and its indexes and `s3:GetObject` on `media/*`
@@ -17,9 +18,10 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field
@@ -33,13 +35,16 @@ from suno_callbacks.errors import StoreUnavailable
 from suno_callbacks.logic.normalise import InvalidCallback, normalise_body
 from suno_callbacks.logic.payload import InvalidJson, parse_json
 from suno_callbacks.logic.signing import CALLBACKS_PATH, signed_callback_url
-from suno_callbacks.models.events import Asset
+from suno_callbacks.models.events import Asset, Outcome
 from suno_callbacks.models.kinds import Kind, Stage
 from suno_callbacks.models.records import Item, MediaRef, StageRecord, TaskRecord
 from suno_callbacks.models.settings import PREFIX, ReaderSettings, load_settings
 from suno_callbacks.timestamps import to_iso
 
-SettingsT = TypeVar("SettingsT", bound=ReaderSettings)
+SettingsT = TypeVar("SettingsT", bound=BaseModel)
+# A task's status filter: a stage (the STATUS column: the highest callback received) or an outcome (the
+# OUTCOME column: how it ended, once archive settled it). Their values differ, so one word says which.
+TaskStatus: TypeAlias = Stage | Outcome
 
 # The stack's CloudFormation outputs (infra/constants.py OUTPUT_*) and the variables they stand for.
 STACK_OUTPUTS = {
@@ -55,6 +60,33 @@ STACK_OUTPUTS = {
 
 class NotConfigured(Exception):
     """A setting the call needs is missing; the message says which and how to set it."""
+
+
+def parse_kind(value: Kind | str) -> Kind:
+    """`value` as a Kind; a ValueError naming the kinds when it is none of them."""
+    try:
+        return Kind(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a kind: use one of {', '.join(Kind)}") from None
+
+
+def parse_status(value: TaskStatus | str) -> TaskStatus:
+    """`value` as a stage or an outcome; a ValueError naming both sets when it is neither."""
+    for status in (Stage, Outcome):
+        try:
+            return status(value)
+        except ValueError:
+            continue
+    raise ValueError(
+        f"{value!r} is not a status: use a stage ({', '.join(Stage)}: the highest callback received) "
+        f"or an outcome ({', '.join(Outcome)}: how the task ended, once archived)"
+    )
+
+
+def _check_limit(limit: int) -> int:
+    if limit < 1:
+        raise ValueError(f"limit must be 1 or more, not {limit}")
+    return limit
 
 
 def settings_from_stack(stack_name: str, model: type[SettingsT]) -> SettingsT:
@@ -211,35 +243,45 @@ class Reader:
         self,
         ref: str,
         *,
-        kind: Kind | None = None,
-        status: Stage | None = None,
+        kind: Kind | str | None = None,
+        status: TaskStatus | str | None = None,
         since: datetime | None = None,
         limit: int = 50,
     ) -> list[TaskRecord]:
-        """The tasks whose callback URL carried `ref` (created since `since`), oldest first."""
+        """The tasks whose callback URL carried `ref` (created since `since`), oldest first.
+
+        `kind` and `status` are enums or their values; `status` is a stage or an outcome (`TaskStatus`).
+        """
+        wanted = _TaskFilter.of(kind, status)
+        limit = _check_limit(limit)
         found = (
             TaskRecord.model_validate(item)
             for item in self._query_index(keys.BY_REF_INDEX, keys.REF, ref, since=since, newest_first=False)
             if item.get("type") == "task"
         )
-        return list(islice((t for t in found if _matches(t, kind, status)), limit))
+        return list(islice(filter(wanted.matches, found), limit))
 
     def list_tasks(
         self,
         *,
-        kind: Kind | None = None,
-        status: Stage | None = None,
+        kind: Kind | str | None = None,
+        status: TaskStatus | str | None = None,
         since: datetime | None = None,
         limit: int = 50,
     ) -> list[TaskRecord]:
-        """Tasks created since `since`, newest first: one index Query per kind (all kinds by default)."""
+        """Tasks created since `since`, newest first: one index Query per kind (all kinds by default).
+
+        `kind` and `status` are enums or their values; `status` is a stage or an outcome (`TaskStatus`).
+        """
+        wanted = _TaskFilter.of(kind, status)
+        limit = _check_limit(limit)
         tasks: list[TaskRecord] = []
-        for each in [kind] if kind else list(Kind):
+        for each in [wanted.kind] if wanted.kind else list(Kind):
             matching = (
                 TaskRecord.model_validate(i)
                 for i in self._query_index(keys.BY_KIND_TIME_INDEX, keys.KIND_KEY, each.value, since=since)
             )
-            tasks += islice((t for t in matching if _matches(t, None, status)), limit)
+            tasks += islice(filter(wanted.matches, matching), limit)
         tasks.sort(key=lambda t: (t.created_at, t.task_id), reverse=True)
         return tasks[:limit]
 
@@ -256,7 +298,7 @@ class Reader:
 
     def callback_url(self, kind: Kind | str, ref: str | None = None) -> str:
         """A signed URL for a Suno request's `callBackUrl` (the kind decides the route)."""
-        kind = Kind(kind)
+        kind = parse_kind(kind)
         if not self.settings.base_url or not self.settings.secret_id:
             raise NotConfigured(
                 f"making callback URLs needs {PREFIX}BASE_URL and {PREFIX}SECRET_ID: "
@@ -301,5 +343,20 @@ def _event_view(item: dict[str, Any]) -> EventView:
     )
 
 
-def _matches(task: TaskRecord, kind: Kind | None, status: Stage | None) -> bool:
-    return (kind is None or task.kind is kind) and (status is None or task.status is status)
+@dataclass(frozen=True)
+class _TaskFilter:
+    kind: Kind | None
+    status: TaskStatus | None
+
+    @classmethod
+    def of(cls, kind: Kind | str | None, status: TaskStatus | str | None) -> _TaskFilter:
+        return cls(
+            None if kind is None else parse_kind(kind), None if status is None else parse_status(status)
+        )
+
+    def matches(self, task: TaskRecord) -> bool:
+        if self.kind is not None and task.kind is not self.kind:
+            return False
+        if isinstance(self.status, Outcome):
+            return task.outcome == self.status
+        return self.status is None or task.status is self.status

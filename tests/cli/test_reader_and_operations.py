@@ -22,14 +22,9 @@ from suno_callbacks.models.kinds import Kind, Stage
 from suno_callbacks.models.messages import ArchiveRequest
 from suno_callbacks.models.settings import CliSettings, load_settings
 from suno_callbacks.reader import STACK_OUTPUTS, Reader
+from tests.cli.conftest import lyrics
 from tests.conftest import FIXTURES, load_fixture
 from tests.ingest.conftest import BASE_URL, Aws, post
-
-
-def lyrics(task_id: str) -> dict[str, Any]:
-    body = load_fixture(FIXTURES / "seeds" / "lyrics.seed-001.json")
-    body["data"]["task_id"] = task_id
-    return body
 
 
 @pytest.fixture

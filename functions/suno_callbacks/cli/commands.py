@@ -1,8 +1,9 @@
 """`suno-callbacks`: thin commands over the reader API, the operator actions and local mode.
 
 Every command reads its configuration from `--stack NAME` or the environment (cli/config.py), prints a
-table for people or, with `--json`, the documented JSON (README "CLI"), and answers an error with what to
-do next (exit status 1).
+table for people or, with `--json`, the documented JSON (README "CLI"), and answers an error with one
+`error: ...` line on stderr that says what to do next: exit status 1, or 2 for a command line it cannot
+parse. When the reader of its output goes away (`| head`), it stops quietly with exit status 0.
 """
 
 from __future__ import annotations
@@ -13,31 +14,65 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
 from pathlib import Path
+from typing import NoReturn, TypeVar
 
 from suno_callbacks.cli import operations
-from suno_callbacks.cli.config import load_cli_settings, require
+from suno_callbacks.cli.config import load_cli_settings, load_url_settings, require
 from suno_callbacks.cli.output import CliError, print_json, progress, table
+from suno_callbacks.dal.secrets import load_signing_keys
 from suno_callbacks.errors import StoreUnavailable
+from suno_callbacks.logic.signing import REF_PATTERN, signed_callback_url
+from suno_callbacks.models.events import Outcome
 from suno_callbacks.models.kinds import Kind, Stage
 from suno_callbacks.models.settings import CliSettings
-from suno_callbacks.reader import NotConfigured, Reader, TaskView
+from suno_callbacks.reader import NotConfigured, Reader, TaskView, parse_kind, parse_status
 from suno_callbacks.timestamps import from_iso
 
 Command = Callable[[argparse.Namespace], int]
+T = TypeVar("T")
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
 _RELATIVE = re.compile(r"^(\d+)([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+_MAX_PORT = 65535
+
+
+class UsageError(CliError):
+    """A command line argparse cannot parse; printed like every other error, exit status 2."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        status = _run(argv)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
+        return status
+    except BrokenPipeError:
+        # The reader of our output (`| head`) has what it wanted: success, as argparse's own --help ends in
+        # the same case, and a `set -o pipefail` script does not fail for it. Python flushes stdout once more
+        # at exit; pointed at /dev/null, that flush cannot fail and print a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit:  # --help and --version print, then stop the parser
+        return 0
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     command: Command = args.command
     try:
         return command(args)
     except (CliError, NotConfigured) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
     except StoreUnavailable as error:
         endpoint = os.environ.get("AWS_ENDPOINT_URL")
         where = (
@@ -46,52 +81,84 @@ def main(argv: Sequence[str] | None = None) -> int:
             else "check your AWS credentials, region and --stack"
         )
         print(f"error: {error}: {where}", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake on the command line is one `error:` line naming the help to read, not the
+    usage text (the subcommands' parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
         prog="suno-callbacks", description="Signed callback URLs, archived tasks and local mode."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version('suno-callbacks')}")
     parser.add_argument(
         "--stack", metavar="NAME", help="read the deployed stack's outputs (else the environment)"
     )
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(
+        required=True, metavar="COMMAND", help="what to do; `suno-callbacks COMMAND --help` for its options"
+    )
 
     local = commands.add_parser("local", help="run the whole pipeline on this machine (moto server)")
-    local.add_argument("--port", type=int, default=8787, help="callback listener port (0: a free one)")
+    local.add_argument(
+        "--port", type=_port, default=8787, help="callback listener port (default %(default)s; 0: a free one)"
+    )
     local.add_argument(
         "--allow-media-host",
         action="append",
         metavar="HOST",
         help="host whose media may be fetched over plain http from loopback (default: 127.0.0.1)",
     )
-    local.add_argument("--events-file", type=Path, default=Path("suno-callbacks-events.jsonl"))
+    local.add_argument(
+        "--events-file",
+        type=Path,
+        default=Path("suno-callbacks-events.jsonl"),
+        metavar="PATH",
+        help="append each task event to this file as a JSON line (default %(default)s)",
+    )
     local.set_defaults(command=_local)
 
-    url = commands.add_parser("url", help="print a signed callback URL")
-    url.add_argument("kind", type=Kind, metavar="KIND", help=", ".join(k.value for k in Kind))
-    url.add_argument("--ref", help="your own job id, stored on the task")
+    url = commands.add_parser("url", help="print a signed callback URL (needs no table)")
+    url.add_argument("kind", type=_argument(parse_kind), metavar="KIND", help=f"one of {', '.join(Kind)}")
+    url.add_argument(
+        "--ref", type=_ref, help="your own job id, stored on the task (1-128 of A-Z a-z 0-9 ._:@~-)"
+    )
     url.set_defaults(command=_url)
 
     task = commands.add_parser("task", help="show one task: stages, items, assets")
-    task.add_argument("task_id", metavar="TASK_ID")
-    task.add_argument("--json", action="store_true")
+    task.add_argument("task_id", metavar="TASK_ID", help="the provider's task id")
+    task.add_argument("--json", action="store_true", help="print the documented JSON instead of tables")
     task.set_defaults(command=_task)
 
     tasks = commands.add_parser("tasks", help="list tasks, newest first (through indexes, never a Scan)")
-    tasks.add_argument("--kind", type=Kind)
-    tasks.add_argument("--status", type=Stage)
-    tasks.add_argument("--since", type=_since, help="ISO 8601 time, or 30m / 12h / 7d ago")
-    tasks.add_argument("--ref")
-    tasks.add_argument("--limit", type=int, default=50)
-    tasks.add_argument("--json", action="store_true")
+    tasks.add_argument("--kind", type=_argument(parse_kind), help=f"only this kind: {', '.join(Kind)}")
+    tasks.add_argument(
+        "--status",
+        type=_argument(parse_status),
+        help=f"a stage ({', '.join(Stage)}: the STATUS column, the highest callback received) or an outcome "
+        f"({', '.join(Outcome)}: the OUTCOME column, how the task ended once archived)",
+    )
+    tasks.add_argument("--since", type=_since, metavar="TIME", help="ISO 8601 time, or 30m / 12h / 7d ago")
+    tasks.add_argument(
+        "--ref", type=_ref, help="only tasks whose callback URL carried this ref (oldest first)"
+    )
+    tasks.add_argument(
+        "--limit", type=_limit, default=50, metavar="N", help="at most N tasks (default %(default)s)"
+    )
+    tasks.add_argument("--json", action="store_true", help="print the documented JSON instead of a table")
     tasks.set_defaults(command=_tasks)
 
     quarantine = commands.add_parser("quarantine", help="list quarantined callbacks")
-    quarantine.add_argument("--json", action="store_true")
+    quarantine.add_argument(
+        "--json", action="store_true", help="print the documented JSON instead of a table"
+    )
     quarantine.set_defaults(command=_quarantine)
 
     replay = commands.add_parser("replay", help="record quarantined callbacks again (after a fix)")
@@ -120,7 +187,9 @@ def _local(args: argparse.Namespace) -> int:
 
 
 def _url(args: argparse.Namespace) -> int:
-    print(_reader(args).callback_url(args.kind, ref=args.ref))
+    settings = load_url_settings(args.stack)
+    keys = load_signing_keys(settings.secret_id, max_age_seconds=300)
+    print(signed_callback_url(settings.base_url, args.kind.value, keys, ref=args.ref))
     return 0
 
 
@@ -207,6 +276,39 @@ def _settings(args: argparse.Namespace) -> CliSettings:
 
 def _reader(args: argparse.Namespace) -> Reader:
     return Reader(_settings(args))
+
+
+def _argument(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a parser whose ValueError names the valid values: argparse prints that
+    message (for a plain ValueError it would print only "invalid value")."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return convert
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or int(text) > _MAX_PORT:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: use 1-{_MAX_PORT}, or 0 for a free one")
+    return int(text)
+
+
+def _limit(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a limit: use a whole number, 1 or more")
+    return int(text)
+
+
+def _ref(text: str) -> str:
+    if not REF_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a ref: use 1-128 letters, digits and . _ : @ ~ - (no spaces)"
+        )
+    return text
 
 
 def _since(text: str) -> datetime:

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
 from suno_callbacks.cli.config import require
+from suno_callbacks.cli.output import CliError
 from suno_callbacks.dal import keys
 from suno_callbacks.dal.aws import client
 from suno_callbacks.dal.bodies import BodyStore, body_of
@@ -57,7 +58,19 @@ def list_quarantine(settings: CliSettings) -> list[QuarantinedCallback]:
 
 
 def replay(settings: CliSettings, *, ids: list[str]) -> list[ReplayResult]:
-    """Replay the given quarantine ids, or every one not yet replayed."""
+    """Replay the given quarantine ids, or every one not yet replayed; an id that is not quarantined is a
+    `CliError` before anything is replayed."""
+    quarantined = {item["quarantine_id"]: item for item in _quarantine_items(settings)}
+    if unknown := [i for i in ids if i not in quarantined]:
+        raise CliError(
+            f"nothing is quarantined as {', '.join(map(repr, unknown))}: "
+            "`suno-callbacks quarantine` lists the ids there are"
+        )
+    chosen = (
+        [quarantined[i] for i in dict.fromkeys(ids)]
+        if ids
+        else [item for item in quarantined.values() if "replayed_at" not in item]
+    )
     recorder = Recorder(
         store=RecordStore(settings.table_name),
         queue=ArchiveQueue(require(settings.queue_url, "QUEUE_URL")),
@@ -65,11 +78,6 @@ def replay(settings: CliSettings, *, ids: list[str]) -> list[ReplayResult]:
         clock=Clock.now(),
         record_ttl_days=settings.record_ttl_days,
     )
-    chosen = [
-        item
-        for item in _quarantine_items(settings)
-        if (item["quarantine_id"] in ids if ids else "replayed_at" not in item)
-    ]
     results = []
     for item in chosen:
         # One entry that cannot be replayed (a store fault, anything) is reported, not the end of the run.

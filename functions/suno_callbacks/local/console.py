@@ -43,7 +43,15 @@ def run_local(*, port: int, media_hosts: tuple[str, ...], events_file: Path) -> 
         stack.__enter__()
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
-            raise CliError(f"port {port} is in use: pass --port N (0 picks a free one)") from None
+            raise CliError(
+                f"port {port} is in use: stop what is using it, or pick another port with `make run PORT=N` "
+                "or `suno-callbacks local --port N` (0 picks a free one)"
+            ) from None
+        if error.filename is not None:  # the only file it writes: the events file (or its folder)
+            raise CliError(
+                f"cannot write the events file {events_file} ({error.strerror}: {error.filename}): "
+                "pass --events-file PATH in a folder you can write"
+            ) from None
         raise
     # A terminated process (kill, a test's teardown) stops like Ctrl-C: servers closed, environment restored.
     signal.signal(signal.SIGTERM, _interrupt)
