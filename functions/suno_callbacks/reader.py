@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from suno_callbacks.dal import keys
 from suno_callbacks.dal.aws import client
-from suno_callbacks.dal.bodies import BodyStore, body_of
+from suno_callbacks.dal.bodies import BodyStore, body_of, has_body
 from suno_callbacks.dal.records import RecordStore
 from suno_callbacks.dal.secrets import load_signing_keys
 from suno_callbacks.errors import StoreUnavailable
@@ -103,8 +103,8 @@ def settings_from_stack(stack_name: str, model: type[SettingsT]) -> SettingsT:
     return model.model_validate(values)
 
 
-class VariantView(BaseModel):
-    """A redelivery of a stage whose body differed from the first one (kept beside it)."""
+class RedeliveryView(BaseModel):
+    """The provider sent a stage again. `body` is there when it differed from the first one's."""
 
     received_at: str
     body_sha256: str
@@ -122,6 +122,7 @@ class StageView(BaseModel):
     code: int | None = None
     msg: str = ""
     error: str | None = None
+    # How often the provider sent it again; `redeliveries` says when (and what, when it differed).
     duplicates: int = 0
     settled_at: str | None = None
     # `settled`, or `quarantined` (it arrived under another kind or ref than the task's).
@@ -134,7 +135,7 @@ class StageView(BaseModel):
     media: list[MediaRef] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     body: Any = None
-    variants: list[VariantView] = Field(default_factory=list)
+    redeliveries: list[RedeliveryView] = Field(default_factory=list)
 
 
 class EventView(BaseModel):
@@ -227,16 +228,18 @@ class Reader:
         else:
             view.code, view.msg, view.error = callback.code, callback.msg, callback.error
             view.items, view.media, view.warnings = callback.items, callback.media, callback.warnings
-        prefix = f"{record.stage_key}#VARIANT#"
-        view.variants = [
-            VariantView(
-                received_at=variant[keys.RECEIVED_AT],
-                body_sha256=variant["body_sha256"],
-                body=_readable(body_of(variant, self._bodies)),
+        identity = (record.stage.value, record.kind.value, record.ref)
+        view.redeliveries = [
+            RedeliveryView(
+                received_at=again[keys.RECEIVED_AT],
+                body_sha256=again["body_sha256"],
+                body=_readable(body_of(again, self._bodies)) if has_body(again) else None,
             )
-            for variant in task_items
-            if variant.get("type") == "stage_variant" and str(variant[keys.SK]).startswith(prefix)
+            for again in task_items
+            if again.get("type") == "redelivery"
+            and (again["stage"], again["kind"], again.get(keys.REF)) == identity
         ]
+        view.duplicates = len(view.redeliveries)
         return view
 
     def find_tasks_by_ref(

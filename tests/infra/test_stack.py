@@ -180,7 +180,7 @@ def test_ingest_writes_items_sends_messages_reads_the_secret_and_nothing_else(sy
     assert statements(synth.json, _role_id(synth, r.ingest.function)) == _own_logs_and_traces(
         synth, r.ingest.function
     ) | {
-        # the stage put, and a redelivery's duplicate count
+        # stages and their redeliveries; the count of a quarantined body that comes again
         (("dynamodb:PutItem", "dynamodb:UpdateItem"), get_att(table)),
         (("sqs:SendMessage",), get_att(queue)),
         (("secretsmanager:GetSecretValue",), ref(synth.id_of(r.secret))),

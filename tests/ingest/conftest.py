@@ -35,6 +35,7 @@ class Aws:
     """The moto resources one test runs against, with readers for what the user would look at."""
 
     queue_url: str
+    subscriber_url: str
 
     @property
     def dynamodb(self) -> Any:
@@ -54,6 +55,13 @@ class Aws:
 
     def all_items(self) -> list[dict[str, Any]]:
         return [from_item(item) for item in self.dynamodb.scan(TableName=TABLE)["Items"]]
+
+    def redeliveries(self, task_id: str) -> list[dict[str, Any]]:
+        """The redelivery items of a task, oldest first."""
+        return sorted(
+            (item for item in self.task_items(task_id).values() if item["type"] == "redelivery"),
+            key=lambda item: str(item["received_at"]),
+        )
 
     def quarantined(self) -> list[dict[str, Any]]:
         return [item for item in self.all_items() if item["type"] == "quarantine"]
@@ -87,6 +95,17 @@ class Aws:
             for message in messages:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
+    def published(self) -> list[dict[str, Any]]:
+        """The task events published so far (a subscriber's queue, drained)."""
+        events: list[dict[str, Any]] = []
+        while batch := self.sqs.receive_message(QueueUrl=self.subscriber_url, MaxNumberOfMessages=10).get(
+            "Messages"
+        ):
+            for message in batch:
+                events.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.subscriber_url, ReceiptHandle=message["ReceiptHandle"])
+        return events
+
     def set_signing_secret(self, value: dict[str, str]) -> None:
         client("secretsmanager").put_secret_value(SecretId=SECRET_NAME, SecretString=json.dumps(value))
 
@@ -100,6 +119,13 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             QueueName="archive.fifo", Attributes={**FIFO_ATTRIBUTES, "VisibilityTimeout": "0"}
         )["QueueUrl"]
         topic_arn = boto3.client("sns").create_topic(Name="suno-callbacks-events")["TopicArn"]
+        subscriber_url = boto3.client("sqs").create_queue(QueueName="subscriber")["QueueUrl"]
+        boto3.client("sns").subscribe(
+            TopicArn=topic_arn,
+            Protocol="sqs",
+            Endpoint="arn:aws:sqs:us-east-1:123456789012:subscriber",
+            Attributes={"RawMessageDelivery": "true"},
+        )
         boto3.client("secretsmanager").create_secret(
             Name=SECRET_NAME,
             SecretString=json.dumps(
@@ -115,7 +141,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "SUNO_CALLBACKS_TOPIC_ARN": topic_arn,  # for archive, when a test settles what it queued
         }.items():
             monkeypatch.setenv(name, value)
-        yield Aws(queue_url=queue_url)
+        yield Aws(queue_url=queue_url, subscriber_url=subscriber_url)
 
 
 def signed_path(kind: str, ref: str | None = None, secret: str = CURRENT_SECRET) -> str:

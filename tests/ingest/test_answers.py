@@ -30,11 +30,14 @@ def test_new_stage_is_received_recorded_and_queued(aws: Aws) -> None:
     assert len(aws.queued()) == 1
 
 
-def test_same_stage_again_is_a_duplicate_counted_on_the_record(aws: Aws) -> None:
+def test_same_stage_again_is_a_duplicate_recorded_beside_the_stage(aws: Aws) -> None:
     post("wav", WAV)
     assert post("wav", WAV) == (200, {"status": "duplicate", "task_id": "task-1", "stage": "complete"})
     assert post("wav", WAV)[1]["status"] == "duplicate"
-    assert aws.task_items("task-1")[STAGE]["duplicates"] == 2
+    redeliveries = aws.redeliveries("task-1")
+    assert len(redeliveries) == 2
+    assert all(sk.startswith(f"{STAGE}#REDELIVERY#") for sk in (r["sk"] for r in redeliveries))
+    assert not any("raw_body" in r for r in redeliveries)  # the same body is not kept twice
     assert len(aws.queued()) == 1  # the repeats of a stage not yet settled are dropped by SQS
 
 
@@ -42,10 +45,9 @@ def test_a_repeat_with_a_different_body_is_kept_beside_the_first(aws: Aws) -> No
     post("wav", WAV)
     changed = {**WAV, "data": {**WAV["data"], "audioWavUrl": "https://a.erweima.ai/other.wav"}}
     assert post("wav", changed)[1]["status"] == "duplicate"
-    items = aws.task_items("task-1")
-    [variant] = [item for sk, item in items.items() if "#VARIANT#" in sk]
-    assert json.loads(raw_body(variant)) == changed
-    assert json.loads(raw_body(items[STAGE])) == WAV  # the first stays the record
+    [redelivery] = aws.redeliveries("task-1")
+    assert json.loads(raw_body(redelivery)) == changed
+    assert json.loads(raw_body(aws.task_items("task-1")[STAGE])) == WAV  # the first stays the record
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -27,11 +28,13 @@ from suno_callbacks.dal.media_store import MediaStore
 from suno_callbacks.dal.queue import ArchiveQueue
 from suno_callbacks.dal.records import RecordStore
 from suno_callbacks.dal.settlement import SettlementStore
+from suno_callbacks.dal.sweep_store import SweepStore
 from suno_callbacks.dal.topic import Topic
 from suno_callbacks.errors import StoreUnavailable
+from suno_callbacks.logic.sweep import SweepWindow, sweep
 from tests.archive.conftest import MiB, Route
 from tests.ingest.faults import unavailable
-from tests.proof.conftest import Crash, Pipeline, crash_after, fail_once, sha256
+from tests.proof.conftest import TABLE, Crash, Pipeline, crash_after, fail_once, sha256
 
 TASK = "proof-task-1"
 TRACK = "track-1"
@@ -78,7 +81,7 @@ def deliver_until_answered(pipeline: Pipeline, stage: str, *, with_image: bool, 
 
 def assert_complete_and_correct(pipeline: Pipeline, media: Media) -> None:
     items = pipeline.task_items(TASK)
-    stages = sorted(sk for sk in items if sk.startswith("STAGE#"))
+    stages = sorted(sk for sk, item in items.items() if item["type"] == "stage")
     assert stages == [keys.stage_sk("complete", "music", None), keys.stage_sk("first", "music", None)]
     assert all(items[sk].get("settlement") == "settled" for sk in stages)
     assert not any(keys.UNSETTLED in items[sk] for sk in stages), "out of the sweep's index"
@@ -298,4 +301,31 @@ def test_a_crash_after_the_stage_write_is_repaired_by_the_very_next_delivery(pip
     assert pipeline.post("music", music(pipeline, "complete", with_image=True))[1]["status"] == "duplicate"
     pipeline.settle()
 
+    assert_complete_and_correct(pipeline, media)
+
+
+def test_sqs_down_through_every_provider_retry_is_repaired_by_the_sweep(pipeline: Pipeline) -> None:
+    """The provider gives up after three retries; the stage was stored on the first attempt but never
+    queued. The sweep finds it in the index of unsettled stages (no Scan) and queues it."""
+    media = serve(pipeline, 3_000)
+    deliver_until_answered(pipeline, "first", with_image=False)
+    with unavailable("sqs", "SendMessage", times=100) as injected:
+        for minutes in (1, 5, 15, 0):  # the first delivery and the provider's three retries
+            status, _ = pipeline.post("music", music(pipeline, "complete", with_image=True))
+            assert status == 503
+            pipeline.retry_later(minutes)
+    assert injected["failed"] == 4
+    pipeline.settle()
+    assert pipeline.task_items(TASK)[keys.TASK_SK].get("outcome") is None  # the complete stage waits
+
+    window = SweepWindow(
+        now=datetime.now(UTC) + timedelta(hours=1),
+        source_retention=timedelta(days=14),
+        grace=timedelta(minutes=15),
+        near_expiry=timedelta(days=12),
+    )
+    report = sweep(store=SweepStore(TABLE), queue=ArchiveQueue(pipeline.queue_url), window=window)
+    pipeline.settle()
+
+    assert report.requeued == 1
     assert_complete_and_correct(pipeline, media)

@@ -71,6 +71,10 @@ def body_of(item: dict[str, Any], bodies: BodyStore) -> bytes:
     return bodies.get(item[RAW_BODY_S3_KEY])
 
 
+def has_body(item: dict[str, Any]) -> bool:
+    return RAW_BODY in item or RAW_BODY_S3_KEY in item
+
+
 def holds_body(item: dict[str, Any], body: bytes) -> bool:
     """Whether `item` holds exactly `body` (without reading S3: its key is the body's SHA-256)."""
     if RAW_BODY in item:

@@ -6,7 +6,7 @@ a whole task with one Query.
 | item            | pk                  | sk                                                   | written by |
 |-----------------|---------------------|------------------------------------------------------|------------|
 | stage           | TASK#<task_id>      | STAGE#<stage>#<kind>[#<ref>]                         | ingest     |
-| stage variant   | TASK#<task_id>      | STAGE#<stage>#<kind>[#<ref>]#VARIANT#<sha256[:16]>   | ingest     |
+| redelivery      | TASK#<task_id>      | STAGE#<stage>#<kind>[#<ref>]#REDELIVERY#<time>#<id>  | ingest     |
 | task            | TASK#<task_id>      | TASK                                                 | archive    |
 | asset           | TASK#<task_id>      | ASSET#<item_id>#<field>                              | archive    |
 | outcome         | TASK#<task_id>      | OUTCOME                                              | archive    |
@@ -55,8 +55,9 @@ def stage_sk(stage: str, kind: str, ref: str | None) -> str:
     return f"{STAGE_PREFIX}{stage}#{kind}" + (f"#{ref}" if ref else "")
 
 
-def stage_variant_sk(stage_key: str, body_sha256: str) -> str:
-    return f"{stage_key}#VARIANT#{body_sha256[:16]}"
+def redelivery_sk(stage_key: str, received_at: str, delivery_id: str) -> str:
+    """One item per redelivery of a stage (the time it came, and an id for deliveries of one instant)."""
+    return f"{stage_key}#REDELIVERY#{received_at}#{delivery_id}"
 
 
 def asset_sk(item_id: str, field: str) -> str:

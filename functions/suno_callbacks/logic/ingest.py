@@ -8,15 +8,16 @@ what was written can be completed by the provider's retry. A new stage costs two
   kind and ref the URL was signed for);
 - the stage is queued in its task's FIFO message group. A redelivery of a stage that is not settled yet
   queues it again (SQS drops the repeat within five minutes; archive ignores a settled stage), so a
-  stage stored but never queued is queued by the provider's retry, or else by the sweep.
+  stage stored but never queued is queued by the provider's retry, or else by the sweep. Each
+  redelivery is one more small item (with its body when it differs from the first), never an update.
 Everything else about the task (its status, its indexes, its outcome) is archive's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Mapping
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -243,33 +244,29 @@ class Recorder:
         return IngestResult(Answer.RECEIVED, callback.kind, callback.task_id, callback.stage)
 
     def _redelivered(self, request: ArchiveRequest, stored: dict[str, Any], body: bytes) -> IngestResult:
-        """Count the duplicate, keep a differing body, and queue the stage again while it is not settled:
-        the first attempt may have stored it and failed to queue it (SQS drops a repeat, archive too)."""
-        pk = keys.task_pk(request.task_id)
-        self.store.count_duplicate(pk=pk, sk=request.stage_key, now=self.clock.iso)
-        if not holds_body(stored, body):
-            self._keep_variant(request, body)
+        """Record the redelivery (its body too, when it differs from the first), and queue the stage again
+        while it is not settled: the first attempt may have stored it and failed to queue it (SQS drops
+        a repeat, archive a stage it has settled)."""
         if "settled_at" not in stored:
             self.queue.send(request.model_copy(update={"received_at": stored[keys.RECEIVED_AT]}))
-        return IngestResult(Answer.DUPLICATE, request.kind, request.task_id, request.stage)
-
-    def _keep_variant(self, request: ArchiveRequest, body: bytes) -> None:
-        body_sha256 = hashlib.sha256(body).hexdigest()
-        variant = {
+        redelivery = {
             keys.PK: keys.task_pk(request.task_id),
-            keys.SK: keys.stage_variant_sk(request.stage_key, body_sha256),
-            "type": "stage_variant",
+            keys.SK: keys.redelivery_sk(request.stage_key, self.clock.iso, secrets.token_hex(4)),
+            "type": "redelivery",
             "task_id": request.task_id,
             "kind": request.kind.value,
             "stage": request.stage.value,
             "ref": request.ref,
             keys.RECEIVED_AT: self.clock.iso,
-            "body_sha256": body_sha256,
+            "body_sha256": hashlib.sha256(body).hexdigest(),
             keys.TTL_ATTRIBUTE: self.expires_at,
         }
-        with suppress(ConditionFailed):  # the same differing body was kept by an earlier delivery
-            put_new_with_body(self.store, self.bodies, variant, body)
-        logger.warning("stage redelivered with a different body", extra={"stage": request.stage.value})
+        if holds_body(stored, body):
+            self.store.put_new(redelivery)
+        else:
+            put_new_with_body(self.store, self.bodies, redelivery, body)
+            logger.warning("stage redelivered with a different body", extra={"stage": request.stage.value})
+        return IngestResult(Answer.DUPLICATE, request.kind, request.task_id, request.stage)
 
     def quarantine(self, kind: Kind, ref: str | None, body: bytes, reason: str) -> IngestResult:
         """Keep an authenticated body we cannot record, with the reason, for listing and replay."""

@@ -65,6 +65,8 @@ def _repaired(value: Any, *, depth: int, what: str) -> Any:
 
 def _valid_text(text: str) -> str:
     """`text` with every lone surrogate replaced by U+FFFD (cheap when there is none, the usual case)."""
+    if text.isascii():
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

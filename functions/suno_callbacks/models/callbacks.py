@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -24,7 +25,9 @@ _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _CODE_RANGE = range(-(2**31), 2**31)
 
 
+@lru_cache(maxsize=4096)
 def snake_case(key: str) -> str:
+    """Provider keys repeat from callback to callback: each spelling is converted once per process."""
     return _CAMEL_BOUNDARY.sub(r"_\1", key).lower()
 
 

@@ -109,8 +109,6 @@ class StageRecord(BaseModel):
     stage: Stage
     ref: str | None = None
     received_at: str
-    duplicates: int = 0
-    last_duplicate_at: str | None = None
     settled_at: str | None = None
     # `settled`, or `quarantined` when it arrived under another kind or ref than the task's.
     settlement: str | None = None
