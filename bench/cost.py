@@ -279,6 +279,7 @@ def _play(
         memory_limit_in_mb=256,
         invoked_function_arn="arn",
         function_version="1",
+        get_remaining_time_in_millis=lambda: 10_000,
     )
     url = signed_callback_url("https://x", "music", signing_keys(current=secret), ref="job-1").removeprefix(
         "https://x"
@@ -295,6 +296,7 @@ def _play(
     )
     assert ingest.lambda_handler(warm, context)["statusCode"] == 401
     measured.ingest.clear()
+    archive_context = SimpleNamespace(**{**vars(context), "get_remaining_time_in_millis": lambda: 600_000})
     sqs = client("sqs")
     for body in callbacks:
         capacity.function, capacity.calls = "ingest", measured.ingest
@@ -327,7 +329,6 @@ def _play(
             }
             for m in messages
         ]
-        archive_context = SimpleNamespace(**vars(context), get_remaining_time_in_millis=lambda: 600_000)
         assert archive.lambda_handler({"Records": records}, archive_context)["batchItemFailures"] == []
         for m in messages:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])

@@ -90,6 +90,7 @@ class Route:
     generated_bytes: int | None = None
     stall_seconds: float = 0.0  # after the headers, before the body
     cut_after: int | None = None  # close the connection after this many body bytes
+    drip_seconds: float = 0.0  # send the body one byte at a time, this long apart
     location: str | None = None
 
     @property
@@ -136,6 +137,13 @@ def _handler_for(server: MediaServer) -> type[BaseHTTPRequestHandler]:
                 return
             self.wfile.flush()
             time.sleep(route.stall_seconds)
+            if route.drip_seconds:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    for _ in range(route.size):
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                        time.sleep(route.drip_seconds)
+                return
             # The client may stop reading: what it refused is then not sent.
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self._write_body(path, route)
@@ -366,7 +374,8 @@ class LambdaContext:
 
 
 def running_out(calls: int) -> Callable[[], int]:
-    """Remaining time that is plenty for the first `calls` questions, then nearly none."""
+    """Remaining time that is plenty for the first `calls` questions, then nearly none (the handler asks
+    once, for its own deadline, then archive before each file)."""
     asked = itertools.count()
     return lambda: 60_000 if next(asked) < calls else 1_000
 

@@ -18,14 +18,19 @@ import contextlib
 import copy
 import json
 import os
+import zlib
 from typing import Any
+from urllib.parse import unquote
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st
 
+from suno_callbacks.dal import keys
 from suno_callbacks.dal.aws import client
-from suno_callbacks.logic.normalise import InvalidCallback, normalise_callback
+from suno_callbacks.logic.archive import media_key
+from suno_callbacks.logic.midi import InvalidNotes, notes_json, standard_midi_file
+from suno_callbacks.logic.normalise import InvalidCallback, normalise_body, normalise_callback
 from suno_callbacks.models.callbacks import snake_case
 from suno_callbacks.models.kinds import Kind, Stage
 from suno_callbacks.models.records import NormalisedCallback
@@ -90,9 +95,42 @@ kinds = st.one_of(
     real_kinds,
     st.text(alphabet=st.characters(codec="ascii", categories=("L", "N", "P", "S")), min_size=1, max_size=20),
 )
+# JSON text no encoder writes but parsers accept, or that breaks what comes after the parse: numbers that
+# are not finite or do not fit a double or DynamoDB, lone UTF-16 surrogates, nesting, duplicate keys.
+HOSTILE_LEAVES = [
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e400",
+    "-1e400",
+    "1e-200",
+    "1e-400",
+    "1" + "0" * 40,
+    "-" + "9" * 60,
+    '"\\ud83d"',
+    '"half \\ud83d an emoji"',
+    '"\\udead\\ud800"',
+    '"..\\/#%25/../."',
+    "[" * 70 + "]" * 70,
+    "[" * 1500 + "]" * 1500,
+    '{"a": 1, "a": {"a": [1, "a"]}}',
+]
+
+
+def hostile(text: str) -> st.SearchStrategy[str]:
+    """`text` (JSON) with a hostile leaf written in for one of its values."""
+    return st.sampled_from(HOSTILE_LEAVES).flatmap(
+        lambda leaf: st.sampled_from([text.replace(m, f": {leaf},", 1) for m in (": 200,", ': "', ": null,")])
+    )
+
+
+FIXTURE_TEXTS = [json.dumps(payload) for _, payload in FIXTURES]
+hostile_bodies = st.sampled_from(FIXTURE_TEXTS).flatmap(hostile)
 bodies = st.one_of(
-    st.sampled_from([payload for _, payload in FIXTURES]).map(json.dumps),
+    st.sampled_from(FIXTURE_TEXTS),
     json_values.map(json.dumps),
+    hostile_bodies,
+    st.sampled_from(HOSTILE_LEAVES),
     st.text(max_size=300),
     st.binary(max_size=300),
     st.sampled_from([LIMIT - 1, LIMIT, LIMIT + 1, 3 * LIMIT]).map(lambda n: b"{" + b" " * (n - 2) + b"}"),
@@ -200,6 +238,25 @@ def test_kie_signature_headers_without_the_key_never_authenticate(
 
     assert status == 401
     assert stored(pipeline) == before
+
+
+@bounded(150)
+@given(fixture=st.sampled_from(FIXTURES), data=st.data())
+def test_a_signed_body_with_anything_in_it_is_recorded_or_quarantined_never_lost(
+    pipeline: Pipeline, fixture: tuple[Kind, dict[str, Any]], data: st.DataObject
+) -> None:
+    kind, payload = fixture
+    text = data.draw(hostile(json.dumps(payload)))
+
+    status, answer = invoke(http_event(signed_path(kind.value), text))
+
+    assert status == 200 and answer["status"] in ("received", "duplicate", "quarantined"), answer
+    note_event(answer["status"])
+    if answer["status"] == "quarantined":
+        kept = [i for i in pipeline.all_items() if i.get("quarantine_id") == answer["quarantine_id"]]
+    else:
+        kept = [i for i in pipeline.all_items() if i.get("task_id") == answer["task_id"] and "raw_body" in i]
+    assert text.encode() in {zlib.decompress(i["raw_body"]) for i in kept}, "the body is kept"
 
 
 def test_the_generators_signed_requests_really_authenticate(pipeline: Pipeline) -> None:
@@ -521,3 +578,87 @@ def test_arbitrary_json_gives_a_result_or_invalid_callback(kind: Kind, payload: 
 
 def test_the_fixtures_cover_every_kind() -> None:
     assert {kind for kind, _ in FIXTURES} == set(Kind)
+
+
+# --- the archive's renderings and keys --------------------------------------------------------------------
+
+names = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(["鼓", "Drums 🥁", "", "..", "a\x00b", "\ufffd", "Piano\nRight hand"]),
+)
+times = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**40), 10**40),
+    st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", "0.5", "", "abc"]),
+    st.none(),
+)
+
+
+@bounded(200)
+@given(
+    instruments=st.lists(
+        st.fixed_dictionaries(
+            {
+                "name": names,
+                "notes": st.lists(
+                    st.fixed_dictionaries(
+                        {
+                            "pitch": st.one_of(st.integers(-(10**6), 10**6), times),
+                            "start": times,
+                            "end": times,
+                            "velocity": times,
+                        }
+                    ),
+                    max_size=6,
+                ),
+            }
+        ),
+        max_size=4,
+    )
+)
+def test_any_midi_notes_render_or_are_refused_as_invalid_notes(instruments: list[dict[str, Any]]) -> None:
+    body = {"code": 200, "data": {"taskId": "t", "state": "complete", "instruments": instruments}}
+    try:  # json.dumps writes NaN and Infinity as the provider's encoders do
+        callback = normalise_body(Kind.MIDI, json.dumps(body).encode())
+    except InvalidCallback:
+        return
+    for item in callback.items:
+        played = item.instruments or []
+        with contextlib.suppress(InvalidNotes):
+            assert json.loads(notes_json("t", played))["task_id"] == "t"
+        with contextlib.suppress(InvalidNotes):
+            assert standard_midi_file(played).startswith(b"MThd")
+
+
+ids = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from([".", "..", "/", "a/b", "#", "%", "%2E", "a#b", "*", "~1", "x~2"]),
+    st.integers(-5, 5),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+)
+
+
+@bounded(200)
+@given(task_id=st.text(min_size=1, max_size=30).filter(str.isprintable), track_ids=st.lists(ids, max_size=8))
+def test_every_track_gets_its_own_keys_and_no_key_has_a_dot_segment(
+    task_id: str, track_ids: list[Any]
+) -> None:
+    tracks = [{"id": i, "audio_url": f"https://cdn1.suno.ai/{n}.mp3"} for n, i in enumerate(track_ids)]
+    body = {"code": 200, "data": {"callbackType": "complete", "task_id": task_id, "data": tracks}}
+    try:
+        callback = normalise_callback(Kind.MUSIC, body)
+    except InvalidCallback:
+        return
+    s3_keys = [media_key(Kind.MUSIC, callback.task_id, m.item_id, m.field, "mp3") for m in callback.media]
+    table_keys = [keys.asset_sk(m.item_id, m.field) for m in callback.media]
+    assert len(set(s3_keys)) == len(set(table_keys)) == len(tracks), "one file per track"
+    for key in s3_keys:
+        segments = key.split("/")
+        assert "" not in segments and not {".", ".."} & set(segments)
+        assert [unquote(part) for part in segments[2:4]] == [
+            callback.task_id,
+            segments and unquote(segments[3]),
+        ]

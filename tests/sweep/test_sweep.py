@@ -181,6 +181,9 @@ def test_the_handler_reports_and_emits_its_metrics(table: Table, capsys: pytest.
         invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:sweep"
         aws_request_id: str = "request-1"
 
+        def get_remaining_time_in_millis(self) -> int:
+            return 120_000
+
     # WHEN the scheduled event arrives
     result = sweep_handler.lambda_handler({"source": "aws.events"}, Context())  # type: ignore[arg-type]
     # THEN it queued the stage again and emitted both sweep metrics

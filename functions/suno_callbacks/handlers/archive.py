@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.httpsession import get_cert_path
 
+from suno_callbacks.dal.aws import deadline
 from suno_callbacks.dal.bodies import BodyStore
 from suno_callbacks.dal.media_store import MediaStore, transfer_config
 from suno_callbacks.dal.queue import ArchiveQueue
@@ -29,6 +30,7 @@ from suno_callbacks.models.settings import ArchiveSettings, load_settings
 from suno_callbacks.observability import logger, metrics
 from suno_callbacks.tracing import tracer
 
+ANSWER_MARGIN_SECONDS = 2.0
 # A failure holds back the rest of its task's records in the batch, not the other tasks'.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 # A batch whose records all failed is answered like any other (every record reported), not raised: the
@@ -76,6 +78,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(  # type: ignore[return-value]
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    # No AWS call outlasts the invocation: the batch's answer (which records failed) must get out.
+    with deadline(context.get_remaining_time_in_millis() / 1000 - ANSWER_MARGIN_SECONDS):
+        return process_partial_response(  # type: ignore[return-value]
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )

@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from suno_callbacks.dal.aws import deadline
 from suno_callbacks.dal.bodies import BodyStore
 from suno_callbacks.dal.queue import ArchiveQueue
 from suno_callbacks.dal.records import RecordStore
@@ -134,7 +135,12 @@ def _json(status: int, body: dict[str, str], allow: str | None = None) -> dict[s
     return {"statusCode": status, "headers": headers, "body": json.dumps(body)}
 
 
+# Kept back from Lambda's remaining time: enough to answer 503 when a store did not answer in time.
+ANSWER_MARGIN_SECONDS = 0.5
+
+
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @event_source(data_class=APIGatewayProxyEventV2)
 def lambda_handler(event: APIGatewayProxyEventV2, context: LambdaContext) -> dict[str, Any]:
-    return post_callback(event)
+    with deadline(context.get_remaining_time_in_millis() / 1000 - ANSWER_MARGIN_SECONDS):
+        return post_callback(event)

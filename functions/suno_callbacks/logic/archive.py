@@ -232,12 +232,10 @@ def _settle_media(
             existing.source_url == ref.url or existing.stage.rank > stage.stage.rank
         ):
             continue  # settled from this very source, or by a later stage that supersedes this one
-        seconds = min(
-            archiver.settings.download_deadline_seconds,
-            remaining_seconds() - archiver.settings.stop_before_timeout_seconds,
-        )
-        if seconds < _MIN_SECONDS_PER_FILE:
+        available = remaining_seconds() - archiver.settings.stop_before_timeout_seconds
+        if available < _MIN_SECONDS_PER_FILE:
             return False
+        seconds = min(archiver.settings.download_deadline_seconds, available)
         try:
             asset = _settle_file(stage, ref, archiver, seconds=seconds, last_attempt=last_attempt)
         except (TransientMediaError, StoreUnavailable) as error:

@@ -100,7 +100,9 @@ class MediaStream:
         if time.monotonic() > self._deadline:
             raise TransientMediaError(f"too slow: {self.bytes_read} bytes before the file's deadline")
         try:
-            return self._response.read(amount)
+            # One read of what has arrived (at most `amount`), so that a source sending a byte at a time
+            # comes back here, to the deadline, after each one.
+            return self._response.read1(amount)
         except (HTTPError, OSError) as error:
             raise TransientMediaError(f"interrupted after {self.bytes_read} bytes: {error}") from error
 
