@@ -21,6 +21,7 @@ PACKAGE = "suno_callbacks"
 ASSET_EXCLUDES = (
     f"{PACKAGE}/cli*",
     f"{PACKAGE}/local*",
+    f"{PACKAGE}/examples*",
     "__pycache__",
     "*.pyc",
     "*.egg-info",

@@ -188,6 +188,7 @@ def test_one_asset_serves_every_function(synthesised: Synthesised) -> None:
     # Developer-only modules stay out.
     assert not list((asset / "suno_callbacks").glob("cli*"))
     assert not list((asset / "suno_callbacks").glob("local*"))
+    assert not list((asset / "suno_callbacks").glob("examples*"))
 
 
 def test_asset_has_no_bytecode_and_no_console_scripts(synthesised: Synthesised) -> None:
