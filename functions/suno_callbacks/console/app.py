@@ -91,7 +91,7 @@ class ConsoleApp:
     def _post(self, path: str, request: Request) -> Answer:
         from_own_page = self.guard.post_allowed(request.headers)
         if not (from_own_page and self.guard.token_matches(request.form.get("token"))):
-            return _page(403, "Refused", "Operations are taken only from this console's own page.")
+            return _page(403, "Refused", "Operations are taken only from the pages of this console.")
         if path == "/operations/replay":
             return self._replay(request.form.get("quarantine_id", ""))
         if path == "/operations/redrive":
