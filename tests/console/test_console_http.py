@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import html
 import json
 import re
 import socket
@@ -14,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from suno_callbacks.cli import operations
+from suno_callbacks.console.pages import task_path
 from suno_callbacks.local.stack import LocalStack
 from tests.cli.conftest import lyrics, post_callback
 from tests.conftest import FIXTURES, load_fixture
@@ -24,7 +27,7 @@ from tests.console.conftest import (
     quarantine,
     settings_of,
 )
-from tests.local.conftest import MediaServer, clean_environment
+from tests.local.conftest import MediaServer, clean_environment, seed_track_callbacks
 
 pytestmark = pytest.mark.slow
 
@@ -179,6 +182,54 @@ def test_media_comes_only_from_the_exact_origin_of_short_lived_presigned_urls(
     # and the page's policy allows media from that origin, and nowhere else
     assert page.headers["content-security-policy"] == policy(endpoint)
     assert "<audio controls" in page.text and "<img src=" in page.text
+
+
+# --- what it shows -----------------------------------------------------------------------------------
+
+
+def test_a_task_page_shows_stages_in_order_with_bodies_and_redeliveries_items_assets_and_events(
+    console: Console, local_stack: LocalStack, media_server: MediaServer
+) -> None:
+    # GIVEN a song sent text -> first -> complete, the complete stage sent again with a different body
+    text, first, complete = seed_track_callbacks(media_server)
+    for body in (text, first, complete):
+        assert post_callback(local_stack, "upload-extend", body) == "received"
+    assert post_callback(local_stack, "upload-extend", {**complete, "resent": "again"}) == "duplicate"
+    local_stack.wait_until_idle(timeout=15)
+
+    page = html.unescape(console.get("/tasks/local-e2e-song").text)
+
+    # THEN its stages come in arrival order, each with its body, the redelivery with its own
+    headings = [page.index(f"<h3>{stage} · upload-extend</h3>") for stage in ("text", "first", "complete")]
+    assert headings == sorted(headings)
+    assert '"msg": "Text generation completed."' in page
+    assert "Redeliveries" in page and '"resent": "again"' in page
+    # its item as normalised, its files with size and SHA-256, and the events sent
+    track = complete["data"]["data"][0]
+    for shown in (track["title"], track["tags"], f"{track['duration']:g} s"):
+        assert shown in page
+    audio = media_server.files["/song.mp3"][0]
+    assert hashlib.sha256(audio).hexdigest() in page
+    assert f"{len(audio):,} B" in page
+    assert "archived" in page and "source expires" in page
+    assert "task.completed" in page and "task.progress" in page
+
+
+def test_voice_and_midi_pages_show_the_voice_id_and_the_instruments(
+    console: Console, local_stack: LocalStack
+) -> None:
+    voice = load_fixture(FIXTURES / "examples" / "voice.success.json")
+    midi = load_fixture(FIXTURES / "examples" / "midi.success.json")
+    post_callback(local_stack, "voice", voice)
+    post_callback(local_stack, "midi", midi)
+    local_stack.wait_until_idle(timeout=15)
+
+    voice_page = html.unescape(console.get(task_path(voice["data"]["taskId"])).text)
+    midi_page = html.unescape(console.get(task_path(midi["task_id"])).text)
+
+    assert voice["data"]["voiceId"] in voice_page
+    for instrument in midi["data"]["instruments"]:
+        assert f"{instrument['name']}: {len(instrument['notes'])} notes" in midi_page
 
 
 # --- what it escapes ----------------------------------------------------------------------------------

@@ -28,5 +28,5 @@ def html(template: str, /, **values: object) -> Markup:
     return Markup(template.format_map({name: escape(value) for name, value in values.items()}))
 
 
-def join(parts: Iterable[Markup], separator: str = "") -> Markup:
-    return Markup(escape(separator).join(escape(part) for part in parts))
+def join(parts: Iterable[Markup]) -> Markup:
+    return Markup("".join(escape(part) for part in parts))

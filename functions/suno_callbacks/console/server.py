@@ -92,9 +92,6 @@ class _Handler(BaseHTTPRequestHandler):
         form = dict(parse_qsl(self.rfile.read(int(length)).decode("utf-8", "replace")))
         self._answer(Request("POST", self.path, self._headers(), form))
 
-    def do_HEAD(self) -> None:
-        self.send_error(405)
-
     def _headers(self) -> dict[str, str]:
         return {name.lower(): value for name, value in self.headers.items()}
 

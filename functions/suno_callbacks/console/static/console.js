@@ -47,6 +47,8 @@ async function refresh() {
         }
       }
     }
+  } catch {
+    // The console is not answering (stopped, restarting): the list stays as it is until it answers.
   } finally {
     window.setTimeout(refresh, LIVE_SECONDS * 1000);
   }
