@@ -18,7 +18,7 @@ import pytest
 from suno_callbacks.cli import operations
 from suno_callbacks.console.pages import task_path
 from suno_callbacks.local.stack import LocalStack
-from tests.cli.conftest import lyrics, post_callback
+from tests.cli.conftest import failed_music, lyrics, post_callback
 from tests.conftest import FIXTURES, load_fixture
 from tests.console.conftest import (
     MEDIA,
@@ -213,6 +213,24 @@ def test_a_task_page_shows_stages_in_order_with_bodies_and_redeliveries_items_as
     assert f"{len(audio):,} B" in page
     assert "archived" in page and "source expires" in page
     assert "task.completed" in page and "task.progress" in page
+
+
+def test_the_list_filters_by_kind_status_ref_and_age(console: Console, local_stack: LocalStack) -> None:
+    post_callback(local_stack, "lyrics", lyrics("l-1"), ref="job-a")
+    post_callback(local_stack, "music", failed_music("m-1"), ref="job-b")
+    local_stack.wait_until_idle(timeout=15)
+
+    def listed(query: str) -> list[str]:
+        return [t["task_id"] for t in json.loads(console.get(f"/tasks.json?{query}").text)["tasks"]]
+
+    assert listed("") == ["m-1", "l-1"]
+    assert listed("kind=lyrics") == ["l-1"]
+    assert listed("status=failed") == ["m-1"]
+    assert listed("status=complete") == ["l-1"]
+    assert listed("ref=job-b") == ["m-1"]
+    assert listed("since=1h&kind=music") == ["m-1"]
+    # the page's form keeps what was chosen
+    assert '<option value="lyrics" selected>' in console.get("/?kind=lyrics").text
 
 
 def test_voice_and_midi_pages_show_the_voice_id_and_the_instruments(
