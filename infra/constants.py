@@ -20,6 +20,7 @@ PACKAGE = "suno_callbacks"
 # Kept out of the Lambda asset: developer-only modules and build litter.
 ASSET_EXCLUDES = (
     f"{PACKAGE}/cli*",
+    f"{PACKAGE}/console*",
     f"{PACKAGE}/local*",
     f"{PACKAGE}/examples*",
     "__pycache__",

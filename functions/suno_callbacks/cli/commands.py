@@ -221,6 +221,13 @@ def _add_operator_commands(commands: argparse._SubParsersAction[_Parser]) -> Non
     redrive = commands.add_parser("redrive", help="move the DLQ's messages back to the archive queue")
     redrive.set_defaults(command=_redrive)
 
+    console = commands.add_parser(
+        "console", help="serve the console (tasks, files, quarantine, DLQ) on 127.0.0.1"
+    )
+    console.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
+    console.add_argument("--open", action="store_true", help="open it in your web browser")
+    console.set_defaults(command=_console)
+
 
 # --- commands -----------------------------------------------------------------------------------------
 
@@ -397,6 +404,12 @@ def _redrive(args: argparse.Namespace) -> int:
     )
     print(f"\nmoved {moved} message(s) from the DLQ back to the archive queue")
     return 0
+
+
+def _console(args: argparse.Namespace) -> int:
+    from suno_callbacks.console.run import run_console
+
+    return run_console(_settings(args), port=args.port, open_browser=args.open)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from suno_callbacks.cli.output import CliError
+from suno_callbacks.console.server import ConsoleServer
 from suno_callbacks.local.stack import SECRET_ENV, LocalStack
 from suno_callbacks.models.kinds import Kind
+from suno_callbacks.models.settings import CliSettings
 
 # A lyrics callback (seed 001, shortened): no media, so it is archived at once.
 QUICKSTART_TASK_ID = "quickstart-lyrics-1"
@@ -53,14 +55,18 @@ def run_local(*, port: int, media_hosts: tuple[str, ...], events_file: Path) -> 
                 "pass --events-file PATH in a folder you can write"
             ) from None
         raise
+    # The web console over this store, in this process (it reads what the CLI's export lines point at).
+    web_console = ConsoleServer(CliSettings.model_validate(stack.environment))
+    web_console.start()
     # A terminated process (kill, a test's teardown) stops like Ctrl-C: servers closed, environment restored.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        print(_banner(stack, secret_generated=given_secret is None), flush=True)
+        print(_banner(stack, secret_generated=given_secret is None, console_url=web_console.url), flush=True)
         threading.Event().wait()  # until Ctrl-C
     except KeyboardInterrupt:
         print("\nstopped; the local store is gone (it lives in memory)", flush=True)
     finally:
+        web_console.stop()
         stack.__exit__(None, None, None)
     return 0
 
@@ -76,13 +82,14 @@ def _cli_command() -> str:
     return str(Path(sys.executable).parent / "suno-callbacks")
 
 
-def _banner(stack: LocalStack, *, secret_generated: bool) -> str:
+def _banner(stack: LocalStack, *, secret_generated: bool, console_url: str) -> str:
     quickstart_url = stack.signed_url(Kind.LYRICS.value, ref="my-job-1")
     body = json.dumps(QUICKSTART_BODY, separators=(",", ":"))
     lines = [
         "suno-callbacks local mode is running (Ctrl-C stops it; everything is in memory).",
         "",
         f"Callback base URL: {stack.base_url}",
+        f"Console (tasks, files, quarantine, DLQ): {console_url}",
     ]
     if secret_generated:
         lines.append(f"Signing secret (generated; set {SECRET_ENV} to keep one across runs): {stack.secret}")
