@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+import suno_callbacks.local
 from suno_callbacks.console.server import ConsoleServer
 from suno_callbacks.dal.bodies import BodyStore
 from suno_callbacks.dal.queue import ArchiveQueue
@@ -28,7 +29,7 @@ from tests.cli.conftest import local_stack  # noqa: F401 - the fixture, re-expor
 from tests.ingest.conftest import aws  # noqa: F401 - the fixture, re-exported
 from tests.local.conftest import media_server  # noqa: F401 - the fixture, re-exported
 
-MEDIA = Path(__file__).parent / "fixtures"
+MEDIA = Path(suno_callbacks.local.__file__).parent / "samples"
 _TOKEN = re.compile(r'name="token" value="([^"]+)"')
 
 

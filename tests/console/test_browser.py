@@ -1,7 +1,7 @@
 """The console in real headless Chromium (Playwright), against `suno-callbacks local` with the demo played.
 
 Skipped, saying why, where no Chromium is installed (`.ci/run` installs Debian's). The song, video and
-cover played here are small real files (fixtures/, made by fixtures/make_media.sh), archived by local
+cover played here are local mode's sample files (suno_callbacks/local/samples/), archived by local
 mode from a server on 127.0.0.1 and played from moto's S3 through the console's presigned URLs.
 `docs/console-task.png` is written when it is missing, or again with UPDATE_SCREENSHOT=1.
 """

@@ -342,6 +342,8 @@ def _dlq(args: argparse.Namespace) -> int:
 
 
 def _trigger(args: argparse.Namespace) -> int:
+    from suno_callbacks.local.samples import sample_media
+
     kind = args.kind
     outcome = args.outcome or trigger.default_outcome(kind)
     trigger.check_outcome(kind, outcome)
@@ -358,7 +360,7 @@ def _trigger(args: argparse.Namespace) -> int:
         answer = trigger.send(url, trigger.example_body(kind, outcome, task_id=task_id, media_base=None))
         print(_answer_line(kind, outcome, answer))
         return 0 if answer.status < 300 else 1
-    with trigger.sample_media() as media_base:
+    with sample_media() as media_base:
         answer = trigger.send(
             url, trigger.example_body(kind, outcome, task_id=task_id, media_base=media_base)
         )

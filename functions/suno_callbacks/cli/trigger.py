@@ -3,7 +3,8 @@
 The examples are the provider's own (`suno_callbacks/examples/<kind>.<outcome>.json`; the Market
 envelope's are music's `market-success` and `market-failure`). Each send is a new task unless a task id
 is given. Sent to local mode, the example's media links (the provider's, long expired) are pointed at
-sample files this process serves on 127.0.0.1, and the command waits until archive has settled the task.
+sample files this process serves on 127.0.0.1 (`local.samples`), and the command waits until archive has
+settled the stage.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ import hashlib
 import json
 import re
 import secrets
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,18 +32,6 @@ SETTLE_TIMEOUT_SECONDS = 30
 _MARKET_PREFIX = "market-envelope."
 _MARKET_KIND = Kind.MUSIC
 _EXTENSIONS = {MediaType.AUDIO: "mp3", MediaType.IMAGE: "jpeg", MediaType.VIDEO: "mp4", MediaType.WAV: "wav"}
-# Bytes that start like the real thing (the archive stores whatever comes; players are the console's job).
-_SAMPLES = {
-    "mp3": (b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 64, "audio/mpeg"),
-    "m4a": (b"\x00\x00\x00\x18ftypM4A " + bytes(range(256)) * 64, "audio/mp4"),
-    "wav": (b"RIFF\x24\x40\x00\x00WAVEfmt " + bytes(range(256)) * 64, "audio/wav"),
-    "mid": (b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x00\x60", "audio/midi"),
-    "jpeg": (b"\xff\xd8\xff\xe0" + bytes(range(256)) * 16, "image/jpeg"),
-    "jpg": (b"\xff\xd8\xff\xe0" + bytes(range(256)) * 16, "image/jpeg"),
-    "png": (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 16, "image/png"),
-    "mp4": (b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 256, "video/mp4"),
-}
-_DEFAULT_SAMPLE = "mp3"  # for an extension without a sample
 
 
 @dataclass(frozen=True)
@@ -143,33 +129,6 @@ def wait_settled(reader: Reader, task_id: str, stage: str) -> TaskView:
         f"task {task_id} was not settled within {SETTLE_TIMEOUT_SECONDS} s: look at local mode's output "
         f"and at `suno-callbacks task {task_id}`"
     )
-
-
-@contextmanager
-def sample_media() -> Iterator[str]:
-    """Sample files on 127.0.0.1 (local mode fetches media from loopback), by the link's extension."""
-
-    class SampleHandler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: local mode prints what it fetched."""
-
-        def do_GET(self) -> None:
-            extension = self.path.rsplit(".", 1)[-1].lower() if "." in self.path else _DEFAULT_SAMPLE
-            body, content_type = _SAMPLES.get(extension, _SAMPLES[_DEFAULT_SAMPLE])
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SampleHandler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _sample_link(media_base: str, media: MediaRef) -> str:
