@@ -1,10 +1,12 @@
-"""Plays the Lambda service for the real handlers: one invocation at a time, each with a context.
+"""Plays the Lambda service for one function: one invocation at a time, each with a context.
 
-The handlers share process-wide state, as they may in Lambda where one instance runs one invocation at a
-time: Powertools' HTTP resolver keeps the current event on its module-level `app`, and the Logger and
-Metrics singletons hold per-invocation keys and metrics. Local mode runs ingest and archive in threads
-of one process, so every invocation takes one lock. Correctness over throughput: an archive batch that
-downloads a large file holds ingest's answers back until it is done.
+As in Lambda, where one instance runs one invocation at a time, a function's invocations take its
+runtime's lock (Powertools' per-invocation state lives in module-level objects). Local mode gives ingest
+and archive a runtime each, as Lambda gives them separate instances, so that an archive batch that
+downloads a large file does not hold ingest's answers back. What the two functions share in this process
+is safe across threads: the cached boto3 clients and settings, and metrics written at once (ingest's
+`single_metric`); only the Logger's keys are process-wide, so with `--verbose` a log line may carry the
+other function's context keys.
 """
 
 from __future__ import annotations
