@@ -16,9 +16,11 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import IO, Any, cast
 
 import boto3
 
@@ -98,6 +100,49 @@ def one_at_a_time(app: WsgiApp) -> WsgiApp:
     return serialised
 
 
+def speed_up_moto() -> None:
+    """Three shortcuts in moto server where it spends most of its time under a storm, answers unchanged.
+
+    - SQS checks every message's visibility and delay on each send, receive and attributes call, each
+      check reading the clock through two datetime conversions: it reads `time.time()`, the same clock.
+    - Each request looks its service up in a listing of moto's package folders, read from disk every
+      time (a stat per folder): it is read once.
+    - A Query on a table's key reads every item of the table, sorts them all, then keeps the partition's:
+      each of archive's per-task queries costs more as the table grows, and moto (one request at a time)
+      holds every other request back meanwhile. It is given the partition's items only, from which
+      moto's own code returns the same results (it sorts them by range key next). Queries of an index
+      (the sweep's) are left as they are.
+    """
+    from moto import backends
+    from moto.dynamodb.models.table import Table
+    from moto.sqs import models as sqs_models
+
+    to_millis = sqs_models.unix_time_millis  # type: ignore[attr-defined]
+    sqs_models.unix_time_millis = lambda dt=None: time.time() * 1000.0 if dt is None else to_millis(dt)  # type: ignore[attr-defined]
+
+    listing = backends.list_of_moto_modules
+    backends.list_of_moto_modules = cache(lambda: tuple(listing()))
+
+    query = Table.query
+
+    def partition_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name or hash_key is None:
+            return query(self, hash_key, *args, **kwargs)
+        partition = self.items.get(hash_key)
+        items: list[Any] = []
+        if partition is not None:
+            items = list(partition.values()) if self.range_key_attr else [partition]
+        # Shadowed on this table for this call only: moto answers one request at a time (the lock).
+        self.all_items = lambda: items  # type: ignore[method-assign]
+        try:
+            return query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = partition_query  # type: ignore[method-assign]
+
+
 def serve(port: int) -> None:
     """The child process: serve on 127.0.0.1:`port` (0: a free one), print the port, run until stdin
     closes (the parent stopped, or died)."""
@@ -107,15 +152,52 @@ def serve(port: int) -> None:
         create_backend_app,
     )
     from werkzeug.serving import make_server
+    from werkzeug.wsgi import LimitedStream
 
-    class QuietRequestHandler(MotoRequestHandler):
+    class KeepAliveRequestHandler(MotoRequestHandler):
+        """werkzeug's handler closes every connection (and, to be sure, reads whatever follows a request
+        as its leftovers, the next request included). This one builds the environ as werkzeug does, then
+        reads the body to its end and answers with a length, so the connection carries the next request:
+        the handlers' clients reuse theirs rather than connect for every AWS call."""
+
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without this, on a kept-alive connection the second
+        # waits for the client's delayed acknowledgement of the first (40 ms).
+        disable_nagle_algorithm = True
 
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             """One line per AWS call would drown the terminal."""
 
+        def run_wsgi(self) -> None:
+            environ = self.make_environ()
+            if not environ.get("wsgi.input_terminated"):  # not chunked: read up to its length only
+                environ["wsgi.input"] = LimitedStream(
+                    cast(IO[bytes], self.rfile), int(environ.get("CONTENT_LENGTH") or 0)
+                )
+            answer: dict[str, Any] = {}
+
+            def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                answer.update(status=status, headers=headers)
+
+            body = b"".join(self.server.app(environ, start_response))
+            while environ["wsgi.input"].read(65536):  # what the app left unread
+                pass
+            code, _, reason = answer["status"].partition(" ")
+            self.send_response(int(code), reason)
+            length = str(len(body))
+            for name, value in answer["headers"]:
+                if name.lower() == "content-length" and self.command == "HEAD":
+                    length = value  # the length of what a GET would answer
+                elif name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", length)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+    speed_up_moto()
     app = one_at_a_time(DomainDispatcherApplication(create_backend_app))
-    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietRequestHandler)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=KeepAliveRequestHandler)
     threading.Thread(target=server.serve_forever, name="moto", daemon=True).start()
     print(server.server_port, flush=True)
     sys.stdin.read()

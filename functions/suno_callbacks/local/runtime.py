@@ -1,12 +1,14 @@
-"""Plays the Lambda service for one function: one invocation at a time, each with a context.
+"""Plays the Lambda service for one function: up to `instances` invocations at a time, each with a
+context.
 
-As in Lambda, where one instance runs one invocation at a time, a function's invocations take its
-runtime's lock (Powertools' per-invocation state lives in module-level objects). Local mode gives ingest
-and archive a runtime each, as Lambda gives them separate instances, so that an archive batch that
-downloads a large file does not hold ingest's answers back. What the two functions share in this process
-is safe across threads: the cached boto3 clients and settings, and metrics written at once (ingest's
-`single_metric`); only the Logger's keys are process-wide, so with `--verbose` a log line may carry the
-other function's context keys.
+Lambda runs a function in as many instances as requests arrive, one invocation per instance; local mode
+gives ingest a few (a burst of callbacks is answered side by side, as it would be deployed) and archive
+one, and the two their own runtimes, so that an archive batch that downloads a large file does not hold
+ingest's answers back. Here the instances share this process: what the handlers keep per process is safe
+across threads (the cached boto3 clients and settings; metrics written at once with `single_metric`,
+and archive's metric set is its own), except the Powertools Logger's keys, which are process-wide: with
+`--verbose` a log line may carry another invocation's context keys. The handlers' answers do not depend
+on them.
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ class LambdaContext:
 
 
 class LambdaRuntime:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, instances: int = 1) -> None:
+        self._instances = threading.BoundedSemaphore(instances)
 
     def invoke(self, handler: Handler, event: dict[str, Any], function_name: str) -> dict[str, Any]:
-        with self._lock:
+        with self._instances:
             return handler(event, LambdaContext(function_name=function_name))

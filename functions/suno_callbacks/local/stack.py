@@ -44,6 +44,9 @@ from suno_callbacks.logic.signing import SigningKeys, signed_callback_url
 from suno_callbacks.models.settings import PREFIX, load_settings
 
 _IDLE_CHECK_SECONDS = 0.05
+# Invocations of ingest at a time, as Lambda scales it out under a burst: more than one keeps moto busy
+# while an invocation is between its AWS calls; more than a few only queues at moto's lock.
+INGEST_INSTANCES = 4
 
 
 class LocalStack:
@@ -154,7 +157,8 @@ class LocalStack:
         # Metrics are disabled here, so archive's flush of none says nothing (and is not a readable line).
         warnings.filterwarnings("ignore", "No application metrics to publish", UserWarning)
         # A runtime each, as Lambda runs the two functions in separate instances.
-        self._ingest = IngestServer(ingest.lambda_handler, LambdaRuntime(), self._port, self._on_request)
+        ingest_runtime = LambdaRuntime(instances=INGEST_INSTANCES)
+        self._ingest = IngestServer(ingest.lambda_handler, ingest_runtime, self._port, self._on_request)
         self._worker = ArchiveWorker(self.resources.queue_url, archive.lambda_handler, LambdaRuntime())
         if self.forward_to:
             self._forwarder = EventForwarder(self.forward_to, self._on_delivery)
