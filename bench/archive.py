@@ -90,6 +90,7 @@ def measure(case: str, size: int, media_port: int) -> None:
                 "SUNO_CALLBACKS_TABLE": "-",
                 "SUNO_CALLBACKS_BUCKET": BUCKET,
                 "SUNO_CALLBACKS_TOPIC_ARN": "-",
+                "SUNO_CALLBACKS_QUEUE_URL": "-",
                 **os.environ,
             }
         )
@@ -181,13 +182,16 @@ def main() -> None:
         )
 
         def run(case: str, size: int) -> dict[str, float]:
-            output = subprocess.run(
+            measured = subprocess.run(
                 [sys.executable, __file__, "--measure", case, str(size), str(media_port)],
                 env=env,
-                check=True,
+                check=False,
                 capture_output=True,
                 text=True,
-            ).stdout
+            )
+            if measured.returncode:
+                raise RuntimeError(f"measuring {case} failed:\n{measured.stderr}")
+            output = measured.stdout
             result: dict[str, float] = json.loads(output.strip().splitlines()[-1])
             seconds, rss = result["seconds"], result["peak_rss"] / MiB
             print(f"  {case:8} {size / MiB:7.0f} MiB  {seconds:7.2f} s  {rss:7.1f} MiB peak RSS")

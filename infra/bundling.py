@@ -76,12 +76,12 @@ class PipLocalBundling:
 
 
 def _ignore_developer_modules(package_root: Path) -> Callable[[str, list[str]], set[str]]:
-    """`cli*` and `local*` at the package's top level, and bytecode everywhere."""
+    """The developer modules at the package's top level, and bytecode everywhere."""
 
     def ignore(directory: str, names: list[str]) -> set[str]:
         ignored = {n for n in names if n == "__pycache__" or n.endswith(".pyc")}
         if Path(directory) == package_root:
-            ignored |= {n for n in names if n.startswith(("cli", "local"))}
+            ignored |= {n for n in names if n.startswith(constants.DEVELOPER_MODULES)}
         return ignored
 
     return ignore

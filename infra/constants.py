@@ -17,10 +17,11 @@ RECEIVER_ID = "Receiver"
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 PACKAGE = "suno_callbacks"
-# Kept out of the Lambda asset: developer-only modules and build litter.
+# Kept out of the Lambda asset: what only developers run (the CLI, the console, local mode, the examples
+# `trigger` sends) and build litter.
+DEVELOPER_MODULES = ("cli", "console", "examples", "local")
 ASSET_EXCLUDES = (
-    f"{PACKAGE}/cli*",
-    f"{PACKAGE}/local*",
+    *(f"{PACKAGE}/{name}*" for name in DEVELOPER_MODULES),
     "__pycache__",
     "*.pyc",
     "*.egg-info",

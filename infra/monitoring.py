@@ -111,7 +111,7 @@ class MonitoringConstruct(Construct):
                 "NearExpiryAlarm",
                 cloudwatch.Metric(
                     namespace=names.NAMESPACE,
-                    metric_name=names.TASKS_NEAR_EXPIRY,
+                    metric_name=names.STAGES_NEAR_EXPIRY,
                     dimensions_map={"service": names.SERVICE},
                     statistic="Maximum",
                     period=sweep_period,
@@ -218,8 +218,8 @@ class MonitoringConstruct(Construct):
             self._graph(
                 "Sweep and time to archive",
                 [
-                    insights_sum(names.TASKS_REQUEUED, _FIVE_MINUTES),
-                    insights_sum(names.TASKS_NEAR_EXPIRY, _FIVE_MINUTES),
+                    insights_sum(names.STAGES_REQUEUED, _FIVE_MINUTES),
+                    insights_sum(names.STAGES_NEAR_EXPIRY, _FIVE_MINUTES),
                 ],
                 right=[
                     cloudwatch.MathExpression(

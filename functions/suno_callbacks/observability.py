@@ -23,8 +23,8 @@ TASKS_COMPLETED = "TasksCompleted"
 TASKS_FAILED = "TasksFailed"
 CALLBACK_TO_ARCHIVED_SECONDS = "CallbackToArchivedSeconds"
 # sweep
-TASKS_REQUEUED = "TasksRequeued"
-TASKS_NEAR_EXPIRY = "TasksNearExpiry"
+STAGES_REQUEUED = "StagesRequeued"
+STAGES_NEAR_EXPIRY = "StagesNearExpiry"
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)

@@ -7,6 +7,7 @@
     url = reader.presigned_url(task.assets[0])
     reader.callback_url("music", ref="job-42")   # for a Suno request's callBackUrl
     reader.list_tasks(kind="lyrics", status="completed")  # kinds, stages, outcomes: enums or strings
+    page = reader.list_tasks_page(limit=20)       # TaskPage: tasks, next_cursor (pass it back for more)
 
 A task is read with one Query; tasks are listed through the `by-kind-time` and `by-ref` indexes, never a
 Scan. Reading needs `dynamodb:Query` on the table and its indexes and `s3:GetObject` on `media/*`
@@ -15,6 +16,9 @@ Scan. Reading needs `dynamodb:Query` on the table and its indexes and `s3:GetObj
 
 from __future__ import annotations
 
+import base64
+import binascii
+import heapq
 import json
 import zlib
 from collections.abc import Iterator
@@ -169,6 +173,13 @@ class TaskView(BaseModel):
     events: list[EventView] = Field(default_factory=list)
 
 
+class TaskPage(BaseModel):
+    """One page of tasks, newest first; `next_cursor` reads the next page (None after the last one)."""
+
+    tasks: list[TaskRecord]
+    next_cursor: str | None = None
+
+
 class Reader:
     def __init__(self, settings: ReaderSettings) -> None:
         self.settings = settings
@@ -288,6 +299,50 @@ class Reader:
         tasks.sort(key=lambda t: (t.created_at, t.task_id), reverse=True)
         return tasks[:limit]
 
+    def list_tasks_page(
+        self,
+        *,
+        kind: Kind | str | None = None,
+        status: TaskStatus | str | None = None,
+        ref: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> TaskPage:
+        """A page of tasks, newest first, and a cursor for the next page.
+
+        One `by-kind-time` Query per kind (one `by-ref` Query when `ref` is given), merged by time and
+        read one task past the page, so that the cursor is only there when there is more. The cursor says
+        where the page ended: tasks created since do not shift later pages. A cursor this method did not
+        make is a `ValueError`.
+        """
+        wanted = _TaskFilter.of(kind, status)
+        limit = _check_limit(limit)
+        before = None if cursor is None else _cursor_time_key(cursor)
+        partitions = (
+            [(keys.BY_REF_INDEX, keys.REF, ref)]
+            if ref is not None
+            else [
+                (keys.BY_KIND_TIME_INDEX, keys.KIND_KEY, each.value)
+                for each in ([wanted.kind] if wanted.kind else list(Kind))
+            ]
+        )
+        sources = [
+            self._query_index(*partition, since=since, before=before, page_size=limit + 1)
+            for partition in partitions
+        ]
+        newest_first = heapq.merge(*sources, key=lambda item: str(item[keys.TIME_KEY]), reverse=True)
+        matching = (
+            (str(item[keys.TIME_KEY]), task)
+            for item in newest_first
+            if item.get("type") == "task" and wanted.matches(task := TaskRecord.model_validate(item))
+        )
+        page = list(islice(matching, limit + 1))
+        if len(page) <= limit:
+            return TaskPage(tasks=[task for _, task in page])
+        last_time_key = page[limit - 1][0]
+        return TaskPage(tasks=[task for _, task in page[:limit]], next_cursor=_make_cursor(last_time_key))
+
     def presigned_url(self, asset: Asset, expires_in_seconds: int = 3600) -> str:
         """A temporary HTTPS link to an archived asset's object."""
         if asset.s3_key is None:
@@ -311,20 +366,39 @@ class Reader:
         return signed_callback_url(self.settings.base_url, kind.value, signing_keys, ref=ref)
 
     def _query_index(
-        self, index: str, partition: str, value: str, *, since: datetime | None, newest_first: bool = True
+        self,
+        index: str,
+        partition: str,
+        value: str,
+        *,
+        since: datetime | None,
+        newest_first: bool = True,
+        before: str | None = None,
+        page_size: int | None = None,
     ) -> Iterator[dict[str, Any]]:
-        condition = "#p = :p"
+        """An index's items of one partition created since `since` and (`before`: a time key) before it,
+        read `page_size` items per Query page (DynamoDB's 1 MB pages by default)."""
         values: dict[str, Any] = {":p": {"S": value}}
         if since is not None:
-            condition += " AND time_key >= :since"
             values[":since"] = {"S": to_iso(since)}
-        return self._records.query(
+        if before is not None:
+            values[":before"] = {"S": before}
+        # A key condition has one test of the sort key; BETWEEN includes `before`, left out below.
+        time_condition = {
+            (False, False): "",
+            (True, False): " AND time_key >= :since",
+            (False, True): " AND time_key < :before",
+            (True, True): " AND time_key BETWEEN :since AND :before",
+        }[since is not None, before is not None]
+        items = self._records.query(
             IndexName=index,
-            KeyConditionExpression=condition,
+            KeyConditionExpression="#p = :p" + time_condition,
             ExpressionAttributeNames={"#p": partition},
             ExpressionAttributeValues=values,
             ScanIndexForward=not newest_first,
+            **({"Limit": page_size} if page_size else {}),
         )
+        return (item for item in items if before is None or item[keys.TIME_KEY] != before)
 
 
 def _readable(body: bytes) -> Any:
@@ -333,6 +407,22 @@ def _readable(body: bytes) -> Any:
         return parse_json(body)
     except InvalidJson:
         return body.decode("utf-8", "replace")
+
+
+def _make_cursor(time_key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"before": time_key}).encode()).decode()
+
+
+def _cursor_time_key(cursor: str) -> str:
+    """The time key a cursor of `list_tasks_page` holds; a `ValueError` for anything else."""
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (UnicodeError, binascii.Error, json.JSONDecodeError):
+        value = None
+    before = value.get("before") if isinstance(value, dict) else None
+    if not isinstance(before, str) or not before:
+        raise ValueError(f"{cursor!r} is not a cursor of this listing: start from the first page")
+    return before
 
 
 def _event_view(item: dict[str, Any]) -> EventView:

@@ -45,11 +45,13 @@ def test_task_shows_a_wide_title_aligned_and_no_assets_as_none(
     assert main(["task", "t-wide"]) == 0
     out = capsys.readouterr().out
 
-    # THEN the items' durations start in the same terminal column, and the empty asset list says none
-    items = out.split("Items\n")[1].split("\n\n")[0].splitlines()
+    # THEN the items' next column starts in the same terminal column, each lyrics text is shown, and the
+    # empty file list says none
+    items = out.split("Result\n")[1].split("\n\n")[0].splitlines()
     assert items == [
-        "ITEM  TITLE     DURATION  TAGS",
-        "1     夜空の星  -         -",
-        "2     Moon 🌙   -         -",
+        "ITEM  TITLE     STATUS",
+        "1     夜空の星  complete",
+        "2     Moon 🌙   complete",
     ]
-    assert out.endswith("Assets\nnone\n")
+    assert "Lyrics 2: Moon 🌙\n[Verse]" in out
+    assert out.endswith("Files\nnone\n")

@@ -24,9 +24,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.config import Config
 
-from suno_callbacks.dal.aws import client
 from suno_callbacks.local.stack import LocalStack
 from suno_callbacks.logic.signing import CALLBACKS_PATH
 from suno_callbacks.reader import STACK_OUTPUTS
@@ -129,7 +130,14 @@ def readme_environment(stack: LocalStack, media: MediaServer) -> dict[str, str]:
         "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
         "Outputs": {name: {"Value": value} for name, value in outputs.items()},
     }
-    client("cloudformation").create_stack(StackName=EXAMPLE_STACK, TemplateBody=json.dumps(template))
+    # moto's first CloudFormation call loads its whole parser: under a loaded test machine that can take
+    # longer than the production clients' 2 s read timeout, so this setup call gets a patient client.
+    cloudformation = boto3.client(
+        "cloudformation",
+        endpoint_url=variables["AWS_ENDPOINT_URL"],
+        config=Config(read_timeout=60, retries={"max_attempts": 1}),
+    )
+    cloudformation.create_stack(StackName=EXAMPLE_STACK, TemplateBody=json.dumps(template))
 
     venv_bin = str(Path(sys.executable).parent)
     base = clean_environment()

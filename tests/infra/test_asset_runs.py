@@ -187,7 +187,9 @@ def test_one_asset_serves_every_function(synthesised: Synthesised) -> None:
     assert (asset / "suno_callbacks" / "handlers").is_dir()
     # Developer-only modules stay out.
     assert not list((asset / "suno_callbacks").glob("cli*"))
+    assert not list((asset / "suno_callbacks").glob("console*"))
     assert not list((asset / "suno_callbacks").glob("local*"))
+    assert not list((asset / "suno_callbacks").glob("examples*"))
 
 
 def test_asset_has_no_bytecode_and_no_console_scripts(synthesised: Synthesised) -> None:

@@ -422,7 +422,7 @@ def test_dlq_and_quarantine_alarms_watch_the_right_metrics(synth: Synthesised) -
     assert query["Expression"] == "SELECT SUM(CallbacksQuarantined) FROM SunoCallbacks"
     assert query["Period"] == 900
     near_expiry = _resource(synth, monitoring.alarms["assets-near-expiry"])["Properties"]
-    assert (near_expiry["Namespace"], near_expiry["MetricName"]) == ("SunoCallbacks", "TasksNearExpiry")
+    assert (near_expiry["Namespace"], near_expiry["MetricName"]) == ("SunoCallbacks", "StagesNearExpiry")
 
 
 def test_dashboard_is_named_after_the_stack(synth: Synthesised) -> None:

@@ -189,5 +189,5 @@ def test_the_handler_reports_and_emits_its_metrics(table: Table, capsys: pytest.
     # THEN it queued the stage again and emitted both sweep metrics
     assert result == {"requeued": 1, "near_expiry": 0}
     emitted = capsys.readouterr().out
-    assert '"TasksRequeued"' in emitted
-    assert '"TasksNearExpiry"' in emitted
+    assert '"StagesRequeued"' in emitted
+    assert '"StagesNearExpiry"' in emitted

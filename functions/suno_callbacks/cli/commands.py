@@ -9,6 +9,8 @@ parse. When the reader of its output goes away (`| head`), it stops quietly with
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import re
 import sys
@@ -19,17 +21,18 @@ from pathlib import Path
 from typing import NoReturn, TypeVar
 from urllib.parse import urlsplit
 
-from suno_callbacks.cli import operations
+from suno_callbacks.cli import operations, trigger
 from suno_callbacks.cli.config import load_cli_settings, load_url_settings, require
 from suno_callbacks.cli.output import CliError, print_json, progress, table
+from suno_callbacks.cli.views import task_text
 from suno_callbacks.dal.secrets import load_signing_keys
 from suno_callbacks.errors import StoreUnavailable
 from suno_callbacks.local.state import DEFAULT_STATE_DIR, SECRET_ENV
 from suno_callbacks.logic.signing import REF_PATTERN, signed_callback_url
-from suno_callbacks.models.events import Outcome
+from suno_callbacks.models.events import AssetState, Outcome
 from suno_callbacks.models.kinds import Kind, Stage
 from suno_callbacks.models.settings import CliSettings
-from suno_callbacks.reader import NotConfigured, Reader, TaskView, parse_kind, parse_status
+from suno_callbacks.reader import NotConfigured, Reader, parse_kind, parse_status
 from suno_callbacks.timestamps import from_iso
 
 Command = Callable[[argparse.Namespace], int]
@@ -157,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     local.set_defaults(command=_local)
 
+    _add_reading_commands(commands)
+    _add_operator_commands(commands)
+    return parser
+
+
+def _add_reading_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     url = commands.add_parser("url", help="print a signed callback URL (needs no table)")
     url.add_argument("kind", type=_argument(parse_kind), metavar="KIND", help=f"one of {', '.join(Kind)}")
     url.add_argument(
@@ -187,11 +196,55 @@ def build_parser() -> argparse.ArgumentParser:
     tasks.add_argument("--json", action="store_true", help="print the documented JSON instead of a table")
     tasks.set_defaults(command=_tasks)
 
-    quarantine = commands.add_parser("quarantine", help="list quarantined callbacks")
+    demo = commands.add_parser("demo", help="play the seed callbacks against local mode and show the result")
+    demo.set_defaults(command=_demo)
+
+
+def _add_operator_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    trigger = commands.add_parser(
+        "trigger",
+        help="send a kind's example callback (a new task each time), like `stripe trigger`",
+        description="Send the provider's example callback for KIND to local mode (its export lines in "
+        "this shell; media links then point at sample files this command serves, and it waits until the "
+        "task is archived) or to --url.",
+    )
+    trigger.add_argument("kind", type=_argument(parse_kind), metavar="KIND", help=f"one of {', '.join(Kind)}")
+    trigger.add_argument(
+        "--outcome",
+        metavar="OUTCOME",
+        help="which example: success (default where there is one), failure, first, text, partial, "
+        "market-success, ... (an unknown one lists the kind's)",
+    )
+    trigger.add_argument("--task-id", metavar="ID", help="the task id to send (default: a new one)")
+    trigger.add_argument("--ref", type=_ref, help="your own job id, signed into the callback URL")
+    trigger.add_argument(
+        "--url",
+        metavar="URL",
+        help="send to this callback URL as it is (a deployed stack's, another receiver)",
+    )
+    trigger.set_defaults(command=_trigger)
+
+    quarantine = commands.add_parser("quarantine", help="list quarantined callbacks, or show one's body")
     quarantine.add_argument(
         "--json", action="store_true", help="print the documented JSON instead of a table"
     )
     quarantine.set_defaults(command=_quarantine)
+    quarantine_commands = quarantine.add_subparsers(metavar="ACTION", help="show ID: one entry and its body")
+    show = quarantine_commands.add_parser(
+        "show", help="one quarantined callback: why, and its body as it came"
+    )
+    show.add_argument("quarantine_id", metavar="ID", help="a quarantine id (`suno-callbacks quarantine`)")
+    show.add_argument("--json", action="store_true", help="print the entry as JSON, its body under `body`")
+    show.set_defaults(command=_quarantine_show)
+
+    dlq = commands.add_parser(
+        "dlq", help="the dead-letter queue: its depth and what waits in it (left in place)"
+    )
+    dlq.add_argument(
+        "--limit", type=_limit, default=10, metavar="N", help="show at most N messages (default %(default)s)"
+    )
+    dlq.add_argument("--json", action="store_true", help="print the documented JSON instead of a table")
+    dlq.set_defaults(command=_dlq)
 
     replay = commands.add_parser("replay", help="record quarantined callbacks again (after a fix)")
     replay.add_argument("ids", nargs="*", metavar="ID", help="quarantine ids (default: all not yet replayed)")
@@ -200,9 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     redrive = commands.add_parser("redrive", help="move the DLQ's messages back to the archive queue")
     redrive.set_defaults(command=_redrive)
 
-    demo = commands.add_parser("demo", help="play the seed callbacks against local mode and show the result")
-    demo.set_defaults(command=_demo)
-    return parser
+    console = commands.add_parser(
+        "console", help="serve the console (tasks, files, quarantine, DLQ) on 127.0.0.1"
+    )
+    console.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
+    console.add_argument("--open", action="store_true", help="open it in your web browser")
+    console.set_defaults(command=_console)
 
 
 # --- commands -----------------------------------------------------------------------------------------
@@ -239,7 +295,7 @@ def _task(args: argparse.Namespace) -> int:
     if args.json:
         print_json(view)
     else:
-        print(_task_text(view))
+        print(task_text(view))
     return 0
 
 
@@ -269,6 +325,100 @@ def _quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quarantine_show(args: argparse.Namespace) -> int:
+    entry, body = operations.quarantined_body(_settings(args), args.quarantine_id)
+    text = body.decode("utf-8", "replace")
+    if args.json:
+        print(json.dumps({**entry.model_dump(mode="json", exclude_none=True), "body": text}, indent=2))
+        return 0
+    print(
+        table(
+            ["id", "kind", "reason", "ref", "received", "bytes", "replayed"],
+            [
+                (
+                    entry.quarantine_id,
+                    entry.kind,
+                    entry.reason,
+                    entry.ref,
+                    entry.received_at,
+                    entry.body_bytes,
+                    entry.replayed_at,
+                )
+            ],
+        )
+    )
+    with contextlib.suppress(ValueError):  # not JSON: shown as it came
+        text = json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    print(f"\nBody\n{text}")
+    return 0
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    letters = operations.dead_letters(require(settings.dlq_url, "DLQ_URL"), limit=args.limit)
+    if args.json:
+        print_json(letters)
+        return 0
+    print(f"{letters.waiting} message(s) waiting, {letters.in_flight} in flight")
+    rows = [
+        (
+            m.request.task_id if m.request else None,
+            m.request.stage if m.request else None,
+            m.request.kind if m.request else None,
+            m.receive_count,
+            m.sent_at,
+            None if m.request else (m.body or "")[:60],
+        )
+        for m in letters.messages
+    ]
+    if rows:
+        print(table(["task", "stage", "kind", "tries", "sent", "body"], rows))
+        print("\n`suno-callbacks redrive` moves them back to the archive queue (after a fix)")
+    return 0
+
+
+def _trigger(args: argparse.Namespace) -> int:
+    from suno_callbacks.local.samples import sample_media
+
+    kind = args.kind
+    outcome = args.outcome or trigger.default_outcome(kind)
+    trigger.check_outcome(kind, outcome)
+    task_id = args.task_id or trigger.new_task_id(kind)
+    if args.url:
+        if args.ref:
+            raise CliError("--ref is signed into the URL: with --url, give a URL that carries it")
+        answer = trigger.send(args.url, trigger.example_body(kind, outcome, task_id=task_id, media_base=None))
+        print(_answer_line(kind, outcome, answer))
+        return 0 if answer.status < 300 else 1
+    reader = _reader(args)
+    url = reader.callback_url(kind, ref=args.ref)
+    if not trigger.is_local(url):
+        answer = trigger.send(url, trigger.example_body(kind, outcome, task_id=task_id, media_base=None))
+        print(_answer_line(kind, outcome, answer))
+        return 0 if answer.status < 300 else 1
+    with sample_media() as media_base:
+        answer = trigger.send(
+            url, trigger.example_body(kind, outcome, task_id=task_id, media_base=media_base)
+        )
+        print(_answer_line(kind, outcome, answer))
+        if answer.status >= 300 or answer.body.get("status") != "received":
+            return 0 if answer.status < 300 else 1
+        view = trigger.wait_settled(reader, task_id, answer.body["stage"])
+    archived = sum(a.state == AssetState.ARCHIVED for a in view.assets)
+    failed = len(view.assets) - archived
+    ended = view.outcome or f"{view.status} (not ended: more callbacks follow)"
+    print(
+        f"task {task_id} {ended}: {archived} file(s) archived, {failed} failed "
+        f"(`suno-callbacks task {task_id}` shows it)"
+    )
+    return 0
+
+
+def _answer_line(kind: Kind, outcome: str, answer: trigger.Answer) -> str:
+    fields = " ".join(f"{name}={value}" for name, value in answer.body.items() if name != "status")
+    return f"{kind.value} {outcome} -> {answer.status} {answer.body.get('status', '')}  {fields}".rstrip()
+
+
 def _replay(args: argparse.Namespace) -> int:
     settings = _settings(args)
     results = operations.replay(settings, ids=args.ids)
@@ -294,13 +444,19 @@ def _redrive(args: argparse.Namespace) -> int:
     return 0
 
 
+def _console(args: argparse.Namespace) -> int:
+    from suno_callbacks.console.run import run_console
+
+    return run_console(_settings(args), port=args.port, open_browser=args.open)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from suno_callbacks.local.demo import run_demo
 
     reader = _reader(args)
     views = run_demo(reader)
     for view in views:
-        print(_task_text(view), end="\n\n")
+        print(task_text(view), end="\n\n")
     return 0
 
 
@@ -365,25 +521,3 @@ def _since(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a time: use ISO 8601 (2026-11-22T05:00:00Z) or 30m, 12h, 7d"
         ) from None
-
-
-def _task_text(view: TaskView) -> str:
-    head = table(
-        ["task", "kind", "status", "outcome", "ref", "created", "updated"],
-        [(view.task_id, view.kind, view.status, view.outcome, view.ref, view.created_at, view.updated_at)],
-    )
-    stages = table(
-        ["stage", "code", "received", "duplicates", "msg"],
-        [(s.stage, s.code, s.received_at, s.duplicates, s.msg) for s in view.stages],
-    )
-    items = table(
-        ["item", "title", "duration", "tags"], [(i.item_id, i.title, i.duration, i.tags) for i in view.items]
-    )
-    assets = table(
-        ["item", "field", "state", "bytes", "sha256", "s3 uri / reason"],
-        [
-            (a.item_id, a.field, a.state, a.bytes, (a.sha256 or "")[:16], a.s3_uri or a.reason)
-            for a in view.assets
-        ],
-    )
-    return "\n\n".join([head, "Stages\n" + stages, "Items\n" + items, "Assets\n" + assets])

@@ -13,7 +13,7 @@ from suno_callbacks.dal.queue import ArchiveQueue
 from suno_callbacks.dal.sweep_store import SweepStore
 from suno_callbacks.logic.sweep import SweepReport, SweepWindow, sweep
 from suno_callbacks.models.settings import SweepSettings, load_settings
-from suno_callbacks.observability import TASKS_NEAR_EXPIRY, TASKS_REQUEUED, logger, metrics
+from suno_callbacks.observability import STAGES_NEAR_EXPIRY, STAGES_REQUEUED, logger, metrics
 from suno_callbacks.tracing import tracer
 
 
@@ -24,8 +24,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, i
     settings = load_settings(SweepSettings)
     with deadline(context.get_remaining_time_in_millis() / 1000 - ANSWER_MARGIN_SECONDS):
         report = _sweep(settings)
-    metrics.add_metric(name=TASKS_REQUEUED, unit=MetricUnit.Count, value=report.requeued)
-    metrics.add_metric(name=TASKS_NEAR_EXPIRY, unit=MetricUnit.Count, value=report.near_expiry)
+    metrics.add_metric(name=STAGES_REQUEUED, unit=MetricUnit.Count, value=report.requeued)
+    metrics.add_metric(name=STAGES_NEAR_EXPIRY, unit=MetricUnit.Count, value=report.near_expiry)
     return {"requeued": report.requeued, "near_expiry": report.near_expiry}
 
 

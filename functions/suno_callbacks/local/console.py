@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from suno_callbacks.cli.output import CliError
+from suno_callbacks.console.server import ConsoleServer
 from suno_callbacks.local.forward import RETRY_DELAYS_SECONDS, Delivery
 from suno_callbacks.local.http_adapter import AnsweredRequest
 from suno_callbacks.local.stack import LocalStack
 from suno_callbacks.local.state import SECRET_ENV, LocalSecret, SecretOrigin, StateError, local_secret
 from suno_callbacks.models.kinds import Kind
+from suno_callbacks.models.settings import CliSettings
 
 # A lyrics callback (seed 001, shortened): no media, so it is archived at once.
 QUICKSTART_TASK_ID = "quickstart-lyrics-1"
@@ -101,6 +103,9 @@ def run_local(
                 "pass --events-file PATH in a folder you can write"
             ) from None
         raise
+    # The web console over this store, in this process (it reads what the CLI's export lines point at).
+    web_console = ConsoleServer(CliSettings.model_validate(stack.environment))
+    web_console.start()
     errors = _ReadableErrors(terminal)
     printed_by_handlers = sys.stdout
     if not verbose:
@@ -109,12 +114,13 @@ def run_local(
     # A terminated process (kill, a test's teardown) stops like Ctrl-C: servers closed, environment restored.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        terminal.line(_banner(stack, secret, verbose=verbose))
+        terminal.line(_banner(stack, secret, verbose=verbose, console_url=web_console.url))
         threading.Event().wait()  # until Ctrl-C
     except KeyboardInterrupt:
         terminal.line("\nstopped; the local store is gone (it lives in memory); the signing secret is kept")
     finally:
         logging.getLogger(_service_logger_name()).removeHandler(errors)
+        web_console.stop()
         stack.__exit__(None, None, None)
         if sys.stdout is not printed_by_handlers:
             sys.stdout.close()
@@ -139,13 +145,14 @@ def _cli_command() -> str:
     return str(Path(sys.executable).parent / "suno-callbacks")
 
 
-def _banner(stack: LocalStack, secret: LocalSecret, *, verbose: bool) -> str:
+def _banner(stack: LocalStack, secret: LocalSecret, *, verbose: bool, console_url: str) -> str:
     quickstart_url = stack.signed_url(Kind.LYRICS.value, ref="my-job-1")
     body = json.dumps(QUICKSTART_BODY, separators=(",", ":"))
     lines = [
         "suno-callbacks local mode is running (Ctrl-C stops it; the store lives in memory and goes with it).",
         "",
         f"Callback base URL: {stack.base_url}",
+        f"Console (tasks, files, quarantine, DLQ): {console_url}",
         _secret_line(secret),
         "",
         "Signed callback URLs (put one in a Suno request's callBackUrl):",

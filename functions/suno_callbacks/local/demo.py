@@ -1,32 +1,25 @@
 """`suno-callbacks demo`: the provider's seed callbacks played against a running local mode.
 
 A song (seed 000, upload-extend) as text -> first -> complete, lyrics (seed 001), a music video (seed 002)
-and a custom voice (seed 003), with their media served from 127.0.0.1 by this process (local mode allows
-loopback media hosts). It waits until each task is settled and returns what the reader sees.
+and a custom voice (seed 003), with sample media (real, small files) served from 127.0.0.1 by this
+process (local mode allows loopback media hosts). It waits until each task is settled and returns what the
+reader sees.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from suno_callbacks.cli.output import CliError
+from suno_callbacks.local.samples import sample_media
 from suno_callbacks.reader import Reader, TaskView
 
 SETTLE_TIMEOUT_SECONDS = 30
-_MEDIA = {
-    "/demo/song.mp3": (b"ID3" + bytes(range(256)) * 512, "audio/mpeg"),
-    "/demo/cover.jpeg": (b"\xff\xd8\xff\xe0" + bytes(range(256)) * 32, "image/jpeg"),
-    "/demo/video.mp4": (b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 1024, "video/mp4"),
-}
 
 
 def demo_callbacks(media_base: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -96,7 +89,7 @@ def run_demo(reader: Reader) -> list[TaskView]:
         raise CliError(
             "the demo runs against local mode only: start `suno-callbacks local` and paste its export lines"
         )
-    with _media_server() as media_base:
+    with sample_media() as media_base:
         task_ids: list[str] = []
         for kind, ref, body in demo_callbacks(media_base):
             answer = _post(reader.callback_url(kind, ref=ref), body)
@@ -132,31 +125,3 @@ def _settled(reader: Reader, task_id: str) -> TaskView:
         f"task {task_id} was not settled within {SETTLE_TIMEOUT_SECONDS} s: look at local mode's output; "
         "was it started with --allow-media-host HOST without 127.0.0.1?"
     )
-
-
-@contextmanager
-def _media_server() -> Iterator[str]:
-    class MediaHandler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-        def do_GET(self) -> None:
-            if self.path not in _MEDIA:
-                self.send_error(404)
-                return
-            body, content_type = _MEDIA[self.path]
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), MediaHandler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()

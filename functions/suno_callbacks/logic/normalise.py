@@ -179,6 +179,7 @@ def _legacy(kind: Kind, envelope: Envelope) -> NormalisedCallback:
         data = {"data": data}
     elif data is not None and not isinstance(data, dict):
         raise InvalidCallback("data is neither an object nor a list")
+    warnings = _misrouted(kind, data or {})
     model, to_items = _SHAPES[kind]
     parsed = _validate(model, data or {}, "data")
     task_id = _task_id(parsed.task_id or envelope.task_id)
@@ -197,7 +198,52 @@ def _legacy(kind: Kind, envelope: Envelope) -> NormalisedCallback:
         items=items,
         media=media,
         extra=_extra(envelope, parsed),
+        warnings=warnings,
     )
+
+
+# Keys that only one kind's result has (either spelling), and what the kind is.
+_SHAPE_MARKERS: tuple[tuple[frozenset[str], Kind], ...] = (
+    (
+        frozenset({"vocal_removal_info", "vocalRemovalInfo", "vocal_separation_info", "vocalSeparationInfo"}),
+        Kind.SEPARATION,
+    ),
+    (frozenset({"audio_wav_url", "audioWavUrl"}), Kind.WAV),
+    (frozenset({"video_url", "videoUrl"}), Kind.VIDEO),
+    (frozenset({"images"}), Kind.COVER_IMAGE),
+    (frozenset({"instruments"}), Kind.MIDI),
+    (frozenset({"voice_id", "voiceId"}), Kind.VOICE),
+    (frozenset({"lyrics_data", "lyricsData"}), Kind.LYRICS),
+)
+_TRACK_KEYS = frozenset({"audio_url", "audioUrl", "stream_audio_url", "streamAudioUrl", "image_url"})
+_LYRICS_KEYS = frozenset({"text"})
+
+
+def _misrouted(kind: Kind, data: dict[str, Any]) -> list[str]:
+    """A warning when the body clearly has another kind's shape: the request's callBackUrl was another
+    kind's URL (the kind decides how a body is read, so its files would not be found)."""
+    looks_like: str | None = next(
+        (k.value for markers, k in _SHAPE_MARKERS if not markers.isdisjoint(data)), None
+    )
+    entries = (
+        [e for e in data.get("data") or [] if isinstance(e, dict)]
+        if isinstance(data.get("data"), list)
+        else []
+    )
+    if looks_like is None and entries:
+        if any(not _TRACK_KEYS.isdisjoint(e) for e in entries):
+            looks_like = "tracks (the music family)"
+        elif all(not _LYRICS_KEYS.isdisjoint(e) for e in entries):
+            looks_like = Kind.LYRICS.value
+    belongs = (
+        looks_like is None
+        or looks_like == kind.value
+        or (looks_like.startswith("tracks") and kind in TRACK_KINDS)
+        or (looks_like == Kind.VOICE.value and kind in (Kind.VOICE_VALIDATE, Kind.VOICE_REGENERATE))
+    )
+    if belongs:
+        return []
+    return [f"the body looks like {looks_like}, not {kind.value}: was the task given another kind's URL?"]
 
 
 def _task_id(value: str | None) -> str:

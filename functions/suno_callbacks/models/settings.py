@@ -97,7 +97,7 @@ class SweepSettings(_FromEnvironment):
     source_retention_days: int = Field(default=14, gt=0, alias=f"{PREFIX}SOURCE_RETENTION_DAYS")
     # Younger tasks are still on their normal way (ingest -> queue -> archive) and are left alone.
     grace_minutes: int = Field(default=15, ge=0, alias=f"{PREFIX}SWEEP_GRACE_MINUTES")
-    # Unsettled tasks older than this are counted as near expiry (metric TasksNearExpiry, alarmed on).
+    # Unsettled stages older than this are counted as near expiry (metric StagesNearExpiry, alarmed on).
     near_expiry_days: int = Field(default=12, gt=0, alias=f"{PREFIX}SWEEP_NEAR_EXPIRY_DAYS")
 
 
