@@ -29,6 +29,11 @@ def quickstart_url(local: LocalMode) -> str:
     return curl.split("'")[1]
 
 
+def banner_url(local: LocalMode, kind: str) -> str:
+    """The signed URL the banner lists for `kind`."""
+    return next(line.split()[1] for line in local.banner if line.split()[:1] == [kind])
+
+
 def post_raw(url: str, method: str = "POST", body: bytes = b"{}") -> int:
     request = urllib.request.Request(url, data=body if method == "POST" else None, method=method)
     try:
@@ -54,11 +59,15 @@ def test_each_request_and_event_is_one_readable_line_and_no_json(tmp_path: Path)
         assert any("--verbose shows them" in line for line in local.banner)
         base_url = local.exports["SUNO_CALLBACKS_BASE_URL"]
 
-        # WHEN the quickstart is sent, then a request to no route, and one with a forged signature
+        # WHEN the quickstart is sent, then a request to no route, one with a forged signature, and lyrics
+        # to the music URL
         status, answer = post(quickstart_url(local), QUICKSTART_BODY)
         assert (status, answer["status"]) == (200, "received")
         assert post_raw(f"{base_url}/nowhere", method="GET") == 404
         assert post_raw(quickstart_url(local).replace("sig=", "sig=x")) == 401
+        misrouted = {**QUICKSTART_BODY, "data": {**QUICKSTART_BODY["data"], "task_id": "misrouted-lyrics"}}
+        status, answer = post(banner_url(local, "music"), misrouted)
+        assert (status, "warning" in answer) == (200, True)
         events(local, QUICKSTART_TASK_ID, "task.completed")
 
         # THEN each request is a line with its time, path (no signature), status, outcome, task and stage
@@ -67,12 +76,16 @@ def test_each_request_and_event_is_one_readable_line_and_no_json(tmp_path: Path)
         assert "sig=" not in received
         assert "404 not found" in local.wait_for_line("GET /nowhere")
         assert "401 unauthorised" in local.wait_for_line("POST /callbacks/lyrics", "401")
+        # ... a warning follows its request's line
+        warned = local.wait_for_line("POST /callbacks/music", "200 received", "task=misrouted-lyrics")
+        assert local.output[local.output.index(warned) + 1].strip() == f"warning: {answer['warning']}"
         # ... the event is a line too
         completed = local.wait_for_line("event task.completed")
         assert f"task={QUICKSTART_TASK_ID} status=completed ref=my-job-1" in completed
         # ... and nothing else was printed: no JSON log line of the handlers
         assert not [line for line in local.output if is_json_object(line)]
-        assert len(local.output) == 4, "".join(local.output)
+        local.wait_for_line("event task.", "task=misrouted-lyrics")
+        assert len(local.output) == 7, "".join(local.output)
 
 
 def test_verbose_adds_the_handlers_json_logs(tmp_path: Path) -> None:
