@@ -35,7 +35,8 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-# `make run PORT=8788` listens there instead of 8787; ARGS passes any other option of `suno-callbacks local`.
+# `make run PORT=8788` listens there instead of 8787; ARGS passes any other option of `suno-callbacks local`:
+# `make run ARGS='--verbose --forward-to http://127.0.0.1:9000/hook --state-dir PATH --reset'`.
 run: $(LOCAL_STAMP) ## local mode: moto server, the real handlers, callbacks on http://127.0.0.1:8787
 	$(BIN)/suno-callbacks local $(if $(PORT),--port $(PORT)) $(ARGS)
 

@@ -2,8 +2,9 @@
 
 Music tasks call back `text`, `first` (one track's audio) and `complete` (audio and cover image, served by a
 media server on 127.0.0.1). A share of the callbacks is sent twice; all are shuffled and posted by
-concurrent senders (keep-alive connections) to `LocalStack` (the real handlers, moto server on loopback).
-Then the stack drains: archive downloads, uploads, records and publishes.
+concurrent senders (keep-alive connections, or with `--no-keep-alive` a connection each) to `LocalStack`
+(the real handlers, moto server on loopback). Then the stack drains: archive downloads, uploads, records
+and publishes.
 
 Printed, each as a ratio against a baseline measured in the same run:
 - ingest throughput over HTTP (callbacks/s while posting) / the same senders against a bare HTTP server on
@@ -14,6 +15,10 @@ And it checks what `tests/proof/test_storm.py` asserts: nothing lost, one record
 notification per outcome.
 
     .venv/bin/python bench/local_e2e.py [--callbacks 2000] [--duplicates 0.25] [--senders 16]
+                                        [--no-keep-alive]
+
+With `--no-keep-alive` every callback is a new connection (`Connection: close`), baseline included: the
+listen backlog's test (a reset connection is counted and resent).
 """
 
 from __future__ import annotations
@@ -138,15 +143,19 @@ def storm_callbacks(
 
 
 def post_all(
-    base_url: str, paths: dict[str, str], sent: list[tuple[str, bytes]], senders: int
+    base_url: str, paths: dict[str, str], sent: list[tuple[str, bytes]], senders: int, keep_alive: bool = True
 ) -> tuple[float, Counter[str], Counter[int]]:
-    """Post every callback with `senders` threads (one keep-alive connection each); seconds and answers."""
+    """Post every callback with `senders` threads (one keep-alive connection each, or a connection per
+    callback); seconds and answers."""
     parts = urlsplit(base_url)
     answers: Counter[str] = Counter()
     statuses: Counter[int] = Counter()
     lock = threading.Lock()
     shares = [sent[n::senders] for n in range(senders)]
     start = threading.Barrier(senders + 1)
+    headers = {"Content-Type": "application/json"}
+    if not keep_alive:
+        headers["Connection"] = "close"  # http.client connects again for the next request
 
     def send(share: list[tuple[str, bytes]]) -> None:
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
@@ -154,9 +163,7 @@ def post_all(
         for kind, body in share:
             for attempt in range(3):  # a reset connection is retried, as the provider would
                 try:
-                    connection.request(
-                        "POST", paths[kind], body=body, headers={"Content-Type": "application/json"}
-                    )
+                    connection.request("POST", paths[kind], body=body, headers=headers)
                     response = connection.getresponse()
                     break
                 except (ConnectionError, http.client.HTTPException):
@@ -187,6 +194,7 @@ def run_storm(
     senders: int = 16,
     seed: int = 7,
     workdir: Path | None = None,
+    keep_alive: bool = True,
 ) -> StormResult:
     from suno_callbacks.dal.aws import client
     from suno_callbacks.dal.records import RecordStore
@@ -203,7 +211,7 @@ def run_storm(
             url = urlsplit(stack.signed_url("music"))
             began = time.perf_counter()
             post_seconds, answers, statuses = post_all(
-                stack.base_url, {"music": f"{url.path}?{url.query}"}, sent, senders
+                stack.base_url, {"music": f"{url.path}?{url.query}"}, sent, senders, keep_alive
             )
             stack.wait_until_idle(timeout=max(60.0, callbacks / 10))
             total_seconds = time.perf_counter() - began
@@ -262,11 +270,15 @@ def _check(result: StormResult, table: Any, events_file: Path, s3: Any, bucket: 
             problems.append(f"{task_id}: progress events {published.get('task.progress')}")
 
 
-def echo_baseline(sent: list[tuple[str, bytes]], senders: int) -> float:
+def echo_baseline(sent: list[tuple[str, bytes]], senders: int, keep_alive: bool = True) -> float:
     echo = _serve(_Echo)
     try:
         seconds, _, statuses = post_all(
-            f"http://127.0.0.1:{echo.server_address[1]}", {"music": "/callbacks/music"}, sent, senders
+            f"http://127.0.0.1:{echo.server_address[1]}",
+            {"music": "/callbacks/music"},
+            sent,
+            senders,
+            keep_alive,
         )
         assert set(statuses) <= {200, -1}
     finally:
@@ -282,16 +294,19 @@ def main() -> None:
     parser.add_argument("--callbacks", type=int, default=2000)
     parser.add_argument("--duplicates", type=float, default=0.25)
     parser.add_argument("--senders", type=int, default=16)
+    parser.add_argument("--no-keep-alive", dest="keep_alive", action="store_false")
     args = parser.parse_args()
 
     sent, _, _ = storm_callbacks(args.callbacks, args.duplicates, "http://127.0.0.1:9", seed=7)
-    baseline = echo_baseline(sent, args.senders)
+    baseline = echo_baseline(sent, args.senders, args.keep_alive)
     with contextlib.redirect_stdout(io.StringIO()):  # the handlers' metric lines (EMF) go to stdout
-        result = run_storm(args.callbacks, args.duplicates, args.senders)
+        result = run_storm(args.callbacks, args.duplicates, args.senders, keep_alive=args.keep_alive)
+    connections = "keep-alive connections" if args.keep_alive else "a new connection per callback"
     print(
         f"local end-to-end storm: {result.callbacks} callbacks "
         f"({result.callbacks - result.unique} duplicates, "
-        f"{result.tasks} music tasks x 3 stages, shuffled), {result.senders} concurrent senders over HTTP"
+        f"{result.tasks} music tasks x 3 stages, shuffled), {result.senders} concurrent senders over HTTP "
+        f"({connections})"
     )
     http_statuses = {code: n for code, n in result.statuses.items() if code != -1}
     retried = result.statuses.get(-1, 0)

@@ -156,12 +156,14 @@ def test_replay_of_an_unknown_id_fails_and_replays_nothing(
     assert "replayed_at" not in aws.quarantined()[0]
 
 
-def test_a_busy_port_names_both_ways_to_choose_another(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_busy_port_names_both_ways_to_choose_another(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert main(["local", "--port", str(port)]) == 1
+        assert main(["local", "--port", str(port), "--state-dir", str(tmp_path)]) == 1
     error = one_error_line(capsys)
     assert f"port {port} is in use" in error
     assert "`make run PORT=N`" in error and "`suno-callbacks local --port N`" in error
@@ -172,7 +174,10 @@ def test_an_events_file_that_cannot_be_written_says_which_option_to_change(
 ) -> None:
     not_a_folder = tmp_path / "a-file"
     not_a_folder.write_text("")
-    assert main(["local", "--port", "0", "--events-file", str(not_a_folder / "events.jsonl")]) == 1
+    events_file = not_a_folder / "events.jsonl"
+    assert (
+        main(["local", "--port", "0", "--events-file", str(events_file), "--state-dir", str(tmp_path)]) == 1
+    )
     error = one_error_line(capsys)
     assert f"cannot write the events file {not_a_folder / 'events.jsonl'}" in error
     assert "pass --events-file PATH" in error

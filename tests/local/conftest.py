@@ -71,6 +71,8 @@ class LocalMode:
     process: subprocess.Popen[str]
     banner: list[str]
     events_file: Path
+    # What it printed after the banner, read as it comes.
+    output: list[str] = field(default_factory=list)
 
     @property
     def exports(self) -> dict[str, str]:
@@ -89,6 +91,16 @@ class LocalMode:
             check=False,
         )
 
+    def wait_for_line(self, *parts: str, timeout: float = 15) -> str:
+        """The first line printed after the banner that contains every one of `parts`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = next((line for line in list(self.output) if all(part in line for part in parts)), None)
+            if found is not None:
+                return found
+            time.sleep(0.05)
+        pytest.fail(f"no line with {parts} in local mode's output:\n" + "".join(self.output))
+
 
 def clean_environment() -> dict[str, str]:
     """This interpreter's environment without anything that could point at real AWS."""
@@ -100,8 +112,14 @@ def clean_environment() -> dict[str, str]:
 
 
 @contextmanager
-def running_local_mode(events_file: Path, *extra_args: str) -> Iterator[LocalMode]:
-    """`suno-callbacks local` as a subprocess, until it printed its banner; stopped on exit."""
+def running_local_mode(
+    events_file: Path, *extra_args: str, secret: str | None = SECRET, cwd: Path | None = None
+) -> Iterator[LocalMode]:
+    """`suno-callbacks local` as a subprocess, until it printed its banner; stopped on exit. Without a
+    `secret` in its environment it uses its state folder (`--state-dir`, else `.suno-callbacks` in `cwd`)."""
+    environment = {**clean_environment(), "PYTHONUNBUFFERED": "1"}
+    if secret is not None:
+        environment["SUNO_CALLBACKS_SECRET"] = secret
     process = subprocess.Popen(
         [
             sys.executable,
@@ -118,7 +136,8 @@ def running_local_mode(events_file: Path, *extra_args: str) -> Iterator[LocalMod
             str(events_file),
             *extra_args,
         ],
-        env={**clean_environment(), "SUNO_CALLBACKS_SECRET": SECRET, "PYTHONUNBUFFERED": "1"},
+        env=environment,
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -139,10 +158,10 @@ def running_local_mode(events_file: Path, *extra_args: str) -> Iterator[LocalMod
         process.kill()
         pytest.fail("local mode did not start:\n" + "".join(banner))
     # Keep reading what it prints, so that a full pipe never blocks it.
-    output: list[str] = []
-    threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True).start()
+    local = LocalMode(process, banner, events_file)
+    threading.Thread(target=lambda: local.output.extend(process.stdout or []), daemon=True).start()
     try:
-        yield LocalMode(process, banner, events_file)
+        yield local
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -64,7 +64,7 @@ class Aws:
             .get("Messages", [])
         ):
             for message in batch:
-                events.append(json.loads(message["Body"]))  # raw message delivery
+                events.append(json.loads(json.loads(message["Body"])["Message"]))  # the SNS envelope
                 client("sqs").delete_message(
                     QueueUrl=self.subscriber_url, ReceiptHandle=message["ReceiptHandle"]
                 )

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 from typing import NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 from suno_callbacks.cli import operations, trigger
 from suno_callbacks.cli.config import load_cli_settings, load_url_settings, require
@@ -26,6 +27,7 @@ from suno_callbacks.cli.output import CliError, print_json, progress, table
 from suno_callbacks.cli.views import task_text
 from suno_callbacks.dal.secrets import load_signing_keys
 from suno_callbacks.errors import StoreUnavailable
+from suno_callbacks.local.state import DEFAULT_STATE_DIR, SECRET_ENV
 from suno_callbacks.logic.signing import REF_PATTERN, signed_callback_url
 from suno_callbacks.models.events import AssetState, Outcome
 from suno_callbacks.models.kinds import Kind, Stage
@@ -109,7 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
         required=True, metavar="COMMAND", help="what to do; `suno-callbacks COMMAND --help` for its options"
     )
 
-    local = commands.add_parser("local", help="run the whole pipeline on this machine (moto server)")
+    local = commands.add_parser(
+        "local",
+        help="run the whole pipeline on this machine (moto server)",
+        description="Run the whole pipeline on this machine: moto server as AWS, the real handlers, "
+        "callbacks over HTTP. It prints one line per request and per task event; the store lives in memory "
+        "and is gone when it stops (Ctrl-C). The signing secret is kept in the state folder, so signed URLs "
+        f"keep working after a restart ({SECRET_ENV} overrides it).",
+    )
     local.add_argument(
         "--port", type=_port, default=8787, help="callback listener port (default %(default)s; 0: a free one)"
     )
@@ -124,7 +133,30 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path("suno-callbacks-events.jsonl"),
         metavar="PATH",
-        help="append each task event to this file as a JSON line (default %(default)s)",
+        help="write each task event to this file as a JSON line; emptied at start, so it holds this run's "
+        "events only (default %(default)s)",
+    )
+    local.add_argument(
+        "--forward-to",
+        type=_http_url,
+        metavar="URL",
+        help="POST each task event to URL as an SNS HTTP notification (as a subscription would), retrying "
+        "a failed delivery 3 times (after 0.5, 1, 2 s)",
+    )
+    local.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        metavar="PATH",
+        help="folder of what survives a restart: local.json with the signing secret (default %(default)s)",
+    )
+    local.add_argument(
+        "--reset", action="store_true", help="forget the saved signing secret and make a new one"
+    )
+    local.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also print the handlers' JSON logs (Powertools, as in CloudWatch)",
     )
     local.set_defaults(command=_local)
 
@@ -239,6 +271,10 @@ def _local(args: argparse.Namespace) -> int:
         port=args.port,
         media_hosts=tuple(args.allow_media_host or ("127.0.0.1",)),
         events_file=args.events_file,
+        state_dir=args.state_dir,
+        reset=args.reset,
+        forward_to=args.forward_to,
+        verbose=args.verbose,
     )
 
 
@@ -452,6 +488,13 @@ def _port(text: str) -> int:
     if not text.isdigit() or int(text) > _MAX_PORT:
         raise argparse.ArgumentTypeError(f"{text!r} is not a port: use 1-{_MAX_PORT}, or 0 for a free one")
     return int(text)
+
+
+def _http_url(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL: use http://HOST[:PORT]/PATH or https://…")
+    return text
 
 
 def _limit(text: str) -> int:

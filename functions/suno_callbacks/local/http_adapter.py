@@ -2,13 +2,21 @@
 (payload format 2.0) -> `lambda_handler` -> HTTP response.
 
 Like the HTTP API, it routes only `POST /callbacks/{kind}` to the function and answers anything else
-404 itself; bodies over API Gateway's 10 MB payload limit get 413 without reaching the function.
+404 itself; bodies over API Gateway's 10 MB payload limit get 413 without reaching the function. Each
+answered request is reported to `on_request` (local mode prints it as one line).
+
+A thread per connection, HTTP/1.1 keep-alive, and a listen backlog deep enough for a burst of senders
+connecting at once (the default of 5 resets connections beyond it).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,6 +27,22 @@ from suno_callbacks.logic.signing import CALLBACKS_PATH
 
 ROUTE_KEY = f"POST {CALLBACKS_PATH}/{{kind}}"
 API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
+LISTEN_BACKLOG = 256
+
+
+@dataclass(frozen=True)
+class AnsweredRequest:
+    """One request and its answer, as local mode reports it."""
+
+    method: str
+    path: str  # without the query: the signature stays out of the terminal
+    status: int
+    answer: dict[str, Any]  # the JSON body of the answer ({} when it is not a JSON object)
+    seconds: float
+    at: datetime = field(default_factory=lambda: datetime.now().astimezone())
+
+
+OnRequest = Callable[[AnsweredRequest], None]
 
 
 def http_api_event(
@@ -78,12 +102,18 @@ def callback_kind(method: str, path: str) -> str | None:
     return unquote(segment) if segment and "/" not in segment else None
 
 
-class IngestServer:
-    """`ThreadingHTTPServer` on 127.0.0.1 that hands each callback to `handler` through `runtime`."""
+class _Listener(ThreadingHTTPServer):
+    request_queue_size = LISTEN_BACKLOG
+    daemon_threads = True
 
-    def __init__(self, handler: Handler, runtime: LambdaRuntime, port: int = 0) -> None:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _request_handler(handler, runtime))
-        self._httpd.daemon_threads = True
+
+class IngestServer:
+    """An HTTP listener on 127.0.0.1 that hands each callback to `handler` through `runtime`."""
+
+    def __init__(
+        self, handler: Handler, runtime: LambdaRuntime, port: int = 0, on_request: OnRequest | None = None
+    ) -> None:
+        self._httpd = _Listener(("127.0.0.1", port), _request_handler(handler, runtime, on_request))
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="ingest-http", daemon=True)
 
     @property
@@ -99,12 +129,17 @@ class IngestServer:
         self._thread.join()
 
 
-def _request_handler(handler: Handler, runtime: LambdaRuntime) -> type[BaseHTTPRequestHandler]:
+def _request_handler(
+    handler: Handler, runtime: LambdaRuntime, on_request: OnRequest | None
+) -> type[BaseHTTPRequestHandler]:
     class CallbackRequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without this, on a kept-alive connection the second
+        # waits for the client's delayed acknowledgement of the first (40 ms).
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the handler logs what matters."""
+            """Quiet: each answer goes to `on_request` instead."""
 
         def do_POST(self) -> None:
             self._answer("POST")
@@ -115,19 +150,38 @@ def _request_handler(handler: Handler, runtime: LambdaRuntime) -> type[BaseHTTPR
         def do_PUT(self) -> None:
             self._answer("PUT")
 
+        def do_PATCH(self) -> None:
+            self._answer("PATCH")
+
+        def do_DELETE(self) -> None:
+            self._answer("DELETE")
+
         def _answer(self, method: str) -> None:
+            started = time.perf_counter()
+            status, data = self._handle(method)
+            if on_request is not None:
+                on_request(
+                    AnsweredRequest(
+                        method=method,
+                        path=urlsplit(self.path).path,
+                        status=status,
+                        answer=_json_object(data),
+                        seconds=time.perf_counter() - started,
+                    )
+                )
+
+        def _handle(self, method: str) -> tuple[int, bytes]:
+            """Answer the request; its status and body."""
             length = int(self.headers.get("content-length") or 0)
             if length > API_GATEWAY_MAX_BODY_BYTES:
                 self.close_connection = True
-                self._send(
+                return self._send(
                     413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}'
                 )
-                return
             body = self.rfile.read(length) if length else b""
             kind = callback_kind(method, urlsplit(self.path).path)
             if kind is None:
-                self._send(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
-                return
+                return self._send(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
             event = http_api_event(
                 method=method,
                 target=self.path,
@@ -139,15 +193,26 @@ def _request_handler(handler: Handler, runtime: LambdaRuntime) -> type[BaseHTTPR
             response = runtime.invoke(handler, event, "ingest")
             payload = response.get("body") or ""
             data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
-            self._send(int(response["statusCode"]), response.get("headers") or {}, data)
+            return self._send(int(response["statusCode"]), response.get("headers") or {}, data)
 
-        def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
+        def _send(self, status: int, headers: dict[str, str], data: bytes) -> tuple[int, bytes]:
             self.send_response(status)
             for name, value in headers.items():
                 if name.lower() != "content-length":
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
+            if self.close_connection:  # the client asked, or the body was refused unread: say so
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(data)
+            return status, data
 
     return CallbackRequestHandler
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    try:
+        answer = json.loads(data)
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}

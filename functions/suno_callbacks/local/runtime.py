@@ -1,10 +1,14 @@
-"""Plays the Lambda service for the real handlers: one invocation at a time, each with a context.
+"""Plays the Lambda service for one function: up to `instances` invocations at a time, each with a
+context.
 
-The handlers share process-wide state, as they may in Lambda where one instance runs one invocation at a
-time: Powertools' HTTP resolver keeps the current event on its module-level `app`, and the Logger and
-Metrics singletons hold per-invocation keys and metrics. Local mode runs ingest and archive in threads
-of one process, so every invocation takes one lock. Correctness over throughput: an archive batch that
-downloads a large file holds ingest's answers back until it is done.
+Lambda runs a function in as many instances as requests arrive, one invocation per instance; local mode
+gives ingest a few (a burst of callbacks is answered side by side, as it would be deployed) and archive
+one, and the two their own runtimes, so that an archive batch that downloads a large file does not hold
+ingest's answers back. Here the instances share this process: what the handlers keep per process is safe
+across threads (the cached boto3 clients and settings; metrics written at once with `single_metric`,
+and archive's metric set is its own), except the Powertools Logger's keys, which are process-wide: with
+`--verbose` a log line may carry another invocation's context keys. The handlers' answers do not depend
+on them.
 """
 
 from __future__ import annotations
@@ -38,9 +42,9 @@ class LambdaContext:
 
 
 class LambdaRuntime:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, instances: int = 1) -> None:
+        self._instances = threading.BoundedSemaphore(instances)
 
     def invoke(self, handler: Handler, event: dict[str, Any], function_name: str) -> dict[str, Any]:
-        with self._lock:
+        with self._instances:
             return handler(event, LambdaContext(function_name=function_name))

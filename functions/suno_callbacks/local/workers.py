@@ -1,5 +1,5 @@
 """The two pollers of local mode: Lambda's SQS trigger for the archive handler, and a subscriber to the
-task events topic that appends each event to a file.
+task events topic that appends each event to a file (and hands each notification to `--forward-to`).
 
 They poll without long polling: moto server answers one request at a time (emulator.py), and a long poll
 would hold every other request back for its whole wait.
@@ -119,22 +119,32 @@ class ArchiveWorker(_Poller):
 
 
 class EventsSubscriber(_Poller):
-    """Appends each task event published on the topic to `events_file`, one JSON object per line."""
+    """Appends each task event published on the topic to `events_file`, one JSON object per line, then
+    hands it to `on_event` and its SNS notification to `on_notification`."""
 
     def __init__(
-        self, queue_url: str, events_file: Path, on_event: Callable[[dict[str, Any]], None] | None
+        self,
+        queue_url: str,
+        events_file: Path,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        on_notification: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         super().__init__(queue_url, "events-subscriber", 10)
         self._events_file = events_file
         self._on_event = on_event
+        self._on_notification = on_notification
 
     def _handle(self, messages: list[dict[str, Any]]) -> None:
-        # Raw message delivery: each body is the SNS message itself, the task event.
-        events = [json.loads(m["Body"]) for m in messages]
+        # Not raw delivery: each body is the notification SNS would POST to an HTTP subscriber, the task
+        # event its `Message`.
+        notifications = [json.loads(m["Body"]) for m in messages]
+        events = [json.loads(n["Message"]) for n in notifications]
         with self._events_file.open("a", encoding="utf-8") as out:
             for event in events:
                 out.write(json.dumps(event, separators=(",", ":")) + "\n")
         self._delete(messages)
-        if self._on_event is not None:
-            for event in events:
+        for notification, event in zip(notifications, events, strict=True):
+            if self._on_event is not None:
                 self._on_event(event)
+            if self._on_notification is not None:
+                self._on_notification(notification)
