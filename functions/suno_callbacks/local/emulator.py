@@ -12,6 +12,7 @@ work does not share a GIL with the handlers that call it: the two use both cores
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import subprocess
 import sys
@@ -117,16 +118,24 @@ def speed_up_moto() -> None:
     from moto.dynamodb.models.table import Table
     from moto.sqs import models as sqs_models
 
-    to_millis = sqs_models.unix_time_millis  # type: ignore[attr-defined]
-    sqs_models.unix_time_millis = lambda dt=None: time.time() * 1000.0 if dt is None else to_millis(dt)  # type: ignore[attr-defined]
+    # Each shortcut is taken only where moto still has the shape it was written against: after a moto
+    # upgrade that changed one, local mode is slower, never wrong.
+    to_millis = getattr(sqs_models, "unix_time_millis", None)
+    if to_millis is not None:
+        sqs_models.unix_time_millis = lambda dt=None: time.time() * 1000.0 if dt is None else to_millis(dt)  # type: ignore[attr-defined]
 
-    listing = backends.list_of_moto_modules
-    backends.list_of_moto_modules = cache(lambda: tuple(listing()))
+    listing = getattr(backends, "list_of_moto_modules", None)
+    if listing is not None:
+        backends.list_of_moto_modules = cache(lambda: tuple(listing()))
 
     query = Table.query
+    parameters = inspect.signature(query).parameters
+    if "index_name" not in parameters or not hasattr(Table, "all_items"):
+        return
+    index_position = list(parameters).index("index_name") - 2  # after self and hash_key
 
     def partition_query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
-        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        index_name = args[index_position] if len(args) > index_position else kwargs.get("index_name")
         if index_name or hash_key is None:
             return query(self, hash_key, *args, **kwargs)
         partition = self.items.get(hash_key)
