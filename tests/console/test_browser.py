@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,7 @@ from suno_callbacks.models.settings import CliSettings, load_settings
 from tests.cli.conftest import lyrics
 from tests.conftest import FIXTURES, load_fixture
 from tests.console.conftest import MEDIA, dead_letter, quarantine
-from tests.local.conftest import SECRET, LocalMode, running_local_mode
+from tests.local.conftest import SECRET, LocalMode, MediaServer, running_local_mode, serving_media
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -51,23 +49,11 @@ SONG, VIDEO, MARKUP = "console-song-9f72", "console-video-5bbe", "console-markup
 SETTLE_SECONDS = 20
 
 
-@dataclass
-class Files:
-    """What the test server on 127.0.0.1 serves: media for archive to fetch, and a foreign site's page."""
-
-    port: int = 0
-    served: dict[str, tuple[bytes, str]] = field(default_factory=dict)
-
-    def serve(self, path: str, body: bytes, content_type: str) -> str:
-        self.served[path] = (body, content_type)
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
 @dataclass(frozen=True)
 class Site:
     local: LocalMode
     console_url: str
-    files: Files
+    files: MediaServer
 
     @property
     def settings(self) -> CliSettings:
@@ -98,35 +84,14 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def files() -> Iterator[Files]:
-    files = Files()
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            if self.path not in files.served:
-                self.send_error(404)
-                return
-            body, content_type = files.served[self.path]
-            self.send_response(200)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    files.port = httpd.server_address[1]
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield files
-    httpd.shutdown()
-    httpd.server_close()
+def files() -> Iterator[MediaServer]:
+    """Media for archive to fetch, and a foreign site's page."""
+    with serving_media() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def site(files: Files, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(files: MediaServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """Local mode with the demo played, and a song, a video and a title that is markup of our own."""
     with running_local_mode(tmp_path_factory.mktemp("console") / "events.jsonl") as local:
         console_url = next(
@@ -142,7 +107,7 @@ def site(files: Files, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sit
         yield site
 
 
-def song(files: Files) -> dict[str, Any]:
+def song(files: MediaServer) -> dict[str, Any]:
     body = load_fixture(FIXTURES / "seeds" / "upload-extend.seed-000.json")
     body["data"]["task_id"] = SONG
     track = body["data"]["data"][0]
@@ -153,7 +118,7 @@ def song(files: Files) -> dict[str, Any]:
     return body
 
 
-def video(files: Files) -> dict[str, Any]:
+def video(files: MediaServer) -> dict[str, Any]:
     url = files.serve("/video.mp4", (MEDIA / "video.mp4").read_bytes(), "video/mp4")
     return {"code": 200, "msg": "success", "data": {"task_id": VIDEO, "video_url": url}}
 

@@ -36,8 +36,9 @@ class MediaServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
-@pytest.fixture
-def media_server() -> Iterator[MediaServer]:
+@contextmanager
+def serving_media() -> Iterator[MediaServer]:
+    """An HTTP server on 127.0.0.1 that serves what is put in it (404 for anything else)."""
     server = MediaServer(port=0)
 
     class Handler(BaseHTTPRequestHandler):
@@ -59,9 +60,17 @@ def media_server() -> Iterator[MediaServer]:
     httpd.daemon_threads = True
     server.port = httpd.server_address[1]
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield server
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield server
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def media_server() -> Iterator[MediaServer]:
+    with serving_media() as server:
+        yield server
 
 
 @dataclass
