@@ -18,6 +18,13 @@ PLOT = ROOT / "docs" / "results.png"
 RATIOS = [
     ("ingest", "new callback: ours / bare put + send", r"ratio ours / bare: ([\d.]+)", 1.15, "<="),
     ("ingest", "new callback: ours / Powertools peer", r"ratio ours / peer: ([\d.]+)", 0.75, "<="),
+    (
+        "ingest",
+        "new callback: ours / bare with a 4-attribute item",
+        r"ratio ours / minimal bare: ([\d.]+)",
+        None,
+        "",
+    ),
     ("ingest", "redelivery of a settled stage / bare", r"ratio duplicate / bare: ([\d.]+)", 1.0, "<="),
     (
         "ingest",

@@ -70,6 +70,10 @@ class RecordStore:
             )
         )
 
+    def put(self, values: dict[str, Any]) -> None:
+        """Put an item whose key no other write can name (unconditional: nothing to compare)."""
+        call_dynamodb(lambda: self.dynamodb.put_item(TableName=self.table_name, Item=to_item(values)))
+
     def count_duplicate(self, *, pk: str, sk: str, now: str) -> None:
         """Count one more delivery of an existing item."""
         self.update(

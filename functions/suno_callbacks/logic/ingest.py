@@ -269,7 +269,7 @@ class Recorder:
             keys.TTL_ATTRIBUTE: self.expires_at,
         }
         if holds_body(stored, body):
-            self.store.put_new(redelivery)
+            self.store.put(redelivery)  # its key is new by construction: no condition to check
         else:
             put_new_with_body(self.store, self.bodies, redelivery, body)
             logger.warning("stage redelivered with a different body", extra={"stage": request.stage.value})
