@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import zlib
 from typing import Any
 
 import pytest
@@ -50,10 +52,60 @@ def test_a_repeat_with_a_different_body_is_kept_beside_the_first(aws: Aws) -> No
     assert json.loads(raw_body(aws.task_items("task-1")[STAGE])) == WAV  # the first stays the record
 
 
+def test_a_body_after_a_utf8_byte_order_mark_is_recorded_and_kept_as_it_came(aws: Aws) -> None:
+    # RFC 8259 lets a parser ignore the mark; some HTTP clients write one before the JSON
+    body = b"\xef\xbb\xbf" + json.dumps(WAV).encode()
+    status, answer = invoke(http_event(signed_path("wav"), body, base64_encoded=True))
+    assert (status, answer["status"]) == (200, "received")
+    assert raw_body(aws.task_items("task-1")[STAGE]) == body
+    assert len(aws.queued()) == 1
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [
+        ("gzip", gzip.compress),
+        ("x-gzip", gzip.compress),
+        ("deflate", zlib.compress),
+        ("deflate", _raw_deflate),
+        ("gzip, deflate", lambda data: zlib.compress(gzip.compress(data))),
+        ("gzip", lambda data: data),  # the header says gzip, the body is not: read as it came
+        ("utf-8", lambda data: data),  # not a content coding at all, as some clients write it
+    ],
+)
+def test_a_body_with_a_content_coding_is_recorded_decoded(aws: Aws, encoding: str, encode: Any) -> None:
+    body = json.dumps(WAV).encode()
+    event = http_event(
+        signed_path("wav"), encode(body), base64_encoded=True, headers={"content-encoding": encoding}
+    )
+    status, answer = invoke(event)
+    assert (status, answer["status"]) == (200, "received")
+    assert raw_body(aws.task_items("task-1")[STAGE]) == body
+    assert len(aws.queued()) == 1
+
+
+def test_a_compressed_body_too_large_once_decoded_is_quarantined_as_it_came(aws: Aws) -> None:
+    # GIVEN 64 MiB of JSON that gzip makes about 64 KiB: under the body limit sent, far over it decoded
+    bomb = gzip.compress(b'{"code": 200, "msg": "' + b" " * (64 * 1024 * 1024) + b'"}')
+    event = http_event(signed_path("wav"), bomb, base64_encoded=True, headers={"content-encoding": "gzip"})
+    status, answer = invoke(event)
+    assert (status, answer["status"]) == (200, "quarantined")
+    assert "once its gzip is decoded" in answer["reason"]
+    [kept] = aws.quarantined()
+    assert raw_body(kept) == bomb
+    assert aws.queued() == []
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
         (b"not json at all", "body is not JSON"),
+        ("\ufeff".encode("utf-16-le") + json.dumps(WAV).encode("utf-16-le"), "body is not UTF-8"),
         (b"\xff\xfe binary", "body is not UTF-8"),  # API Gateway base64-encodes it
         (b'["a", "list"]', "body is not a JSON object"),
         (b'{"code": 200, "msg": "ok", "data": {"audioWavUrl": "https://a.erweima.ai/x.wav"}}', "no task id"),

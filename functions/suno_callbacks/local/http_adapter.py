@@ -2,7 +2,8 @@
 (payload format 2.0) -> `lambda_handler` -> HTTP response.
 
 Like the HTTP API, it routes only `POST /callbacks/{kind}` to the function and answers anything else
-404 itself; bodies over API Gateway's 10 MB payload limit get 413 without reaching the function. Each
+404 itself; it reads a body sent with a length or in chunks, answers 400 for one whose framing cannot be
+read and 413 for one over API Gateway's 10 MB payload limit, without reaching the function. Each
 answered request is reported to `on_request` (local mode prints it as one line).
 
 A thread per connection, HTTP/1.1 keep-alive, and a listen backlog deep enough for a burst of senders
@@ -12,7 +13,9 @@ connecting at once (the default of 5 resets connections beyond it).
 from __future__ import annotations
 
 import base64
+import io
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +31,7 @@ from suno_callbacks.logic.signing import CALLBACKS_PATH
 ROUTE_KEY = f"POST {CALLBACKS_PATH}/{{kind}}"
 API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
 LISTEN_BACKLOG = 256
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 
 
 @dataclass(frozen=True)
@@ -172,13 +176,15 @@ def _request_handler(
 
         def _handle(self, method: str) -> tuple[int, bytes]:
             """Answer the request; its status and body."""
-            length = int(self.headers.get("content-length") or 0)
-            if length > API_GATEWAY_MAX_BODY_BYTES:
-                self.close_connection = True
+            try:
+                body = self._body()
+            except BodyRefused as refused:
+                self.close_connection = True  # what is left of the body is unread: the connection is done
                 return self._send(
-                    413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}'
+                    refused.status,
+                    {"content-type": "application/json"},
+                    json.dumps({"message": refused.message}).encode(),
                 )
-            body = self.rfile.read(length) if length else b""
             kind = callback_kind(method, urlsplit(self.path).path)
             if kind is None:
                 return self._send(404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
@@ -195,6 +201,24 @@ def _request_handler(
             data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
             return self._send(int(response["statusCode"]), response.get("headers") or {}, data)
 
+        def _body(self) -> bytes:
+            """The request's body, sent with a length or in chunks (as API Gateway reads either), at most
+            API Gateway's limit; `BodyRefused` when it is too large or its framing cannot be read."""
+            codings = [
+                c.strip().lower() for c in self.headers.get("transfer-encoding", "").split(",") if c.strip()
+            ]
+            if codings:
+                if codings != ["chunked"]:
+                    raise BodyRefused(400, "Bad Request")  # RFC 9112: no length can be read, refuse
+                return _read_chunked(self.rfile, API_GATEWAY_MAX_BODY_BYTES)
+            declared = self.headers.get("content-length") or "0"
+            if not (declared.isascii() and declared.isdigit()):  # no sign, spaces or list of lengths
+                raise BodyRefused(400, "Bad Request")
+            length = int(declared)
+            if length > API_GATEWAY_MAX_BODY_BYTES:
+                raise BodyRefused(413, "Request Entity Too Large")
+            return self.rfile.read(length) if length else b""
+
         def _send(self, status: int, headers: dict[str, str], data: bytes) -> tuple[int, bytes]:
             self.send_response(status)
             for name, value in headers.items():
@@ -208,6 +232,38 @@ def _request_handler(
             return status, data
 
     return CallbackRequestHandler
+
+
+class BodyRefused(Exception):
+    """A request body that is not passed on: too large, or framed so that it cannot be read."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _read_chunked(stream: io.BufferedIOBase, limit: int) -> bytes:
+    """A chunked body (RFC 9112 §7.1): sizes in hex (extensions ignored), then the trailer section."""
+    body = bytearray()
+    while True:
+        size_line = stream.readline(1024)
+        size_text = size_line.split(b";", 1)[0].strip()
+        if not _CHUNK_SIZE.fullmatch(size_text) or not size_line.endswith(b"\n"):
+            raise BodyRefused(400, "Bad Request")
+        size = int(size_text, 16)
+        if size == 0:
+            break
+        if len(body) + size > limit:
+            raise BodyRefused(413, "Request Entity Too Large")
+        chunk = stream.read(size)
+        if len(chunk) != size or stream.readline(3).strip():
+            raise BodyRefused(400, "Bad Request")
+        body += chunk
+    for _ in range(100):  # trailer fields, up to the empty line that ends the request
+        if not stream.readline(8192).strip():
+            return bytes(body)
+    raise BodyRefused(400, "Bad Request")
 
 
 def _json_object(data: bytes) -> dict[str, Any]:

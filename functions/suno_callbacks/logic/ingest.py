@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -144,8 +145,10 @@ def receive_callback(
     if not url_signed and not has_kie_signature(request.headers, signing_keys):
         raise Unauthorised  # nothing of the body is looked at
     callback: NormalisedCallback | None = None
+    body = request.body
     try:
-        callback = normalise_body(kind, request.body)
+        body = decoded_content(request.body, request.headers.get("content-encoding"), settings.max_body_bytes)
+        callback = normalise_body(kind, body)
     except InvalidCallback as invalid:
         refused = invalid
     if url_signed:
@@ -162,13 +165,52 @@ def receive_callback(
         store=store, queue=queue, bodies=bodies, clock=clock, record_ttl_days=settings.record_ttl_days
     )
     if callback is None:
-        return recorder.quarantine(kind, ref, request.body, refused.reason)
+        return recorder.quarantine(kind, ref, body, refused.reason)
     logger.set_correlation_id(callback.task_id)
-    result = recorder.record(callback, ref, request.body)
+    result = recorder.record(callback, ref, body)
     if not callback.warnings:
         return result
     logger.warning("callback recorded with a warning", extra={"warning": callback.warnings[0]})
     return replace(result, warning=callback.warnings[0])
+
+
+# zlib's window bits for the HTTP content codings a sender may apply (RFC 9110 §8.4.1): gzip, and deflate
+# as the zlib format it names or as the raw deflate some clients send instead.
+_CONTENT_CODINGS = {
+    "gzip": (16 + zlib.MAX_WBITS,),
+    "x-gzip": (16 + zlib.MAX_WBITS,),
+    "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS),
+}
+
+
+def decoded_content(body: bytes, content_encoding: str | None, limit: int) -> bytes:
+    """`body` without the gzip or deflate its sender applied, at most `limit` bytes once decoded.
+
+    Best effort, so that it never loses what reading the body as it came would record: a coding it does
+    not know (`identity`, `utf-8` as some clients write) or a body that is not what its header says is
+    read as it came. Only a body too large once decoded is refused (`InvalidCallback`, kept as it came).
+    """
+    codings = [c.strip().lower() for c in (content_encoding or "").split(",")]
+    for coding in reversed([c for c in codings if c in _CONTENT_CODINGS]):  # the last applied comes off first
+        decoded = _decompressed(body, coding, limit)
+        if decoded is None:
+            return body
+        body = decoded
+    return body
+
+
+def _decompressed(body: bytes, coding: str, limit: int) -> bytes | None:
+    for window_bits in _CONTENT_CODINGS[coding]:
+        decoder = zlib.decompressobj(window_bits)
+        try:
+            decoded = decoder.decompress(body, limit + 1)  # never more than one byte over the limit
+        except zlib.error:
+            continue
+        if len(decoded) > limit:
+            raise InvalidCallback(f"body is over {limit} bytes once its {coding} is decoded")
+        if decoder.eof and not decoder.unused_data:
+            return decoded
+    return None
 
 
 def has_kie_signature(headers: Mapping[str, str], signing_keys: SigningKeys) -> bool:

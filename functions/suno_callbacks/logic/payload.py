@@ -33,7 +33,8 @@ class InvalidJson(ValueError):
 def parse_json(raw: bytes | str, *, what: str = "body") -> Any:
     """The JSON value of `raw` with non-finite numbers as `None` and lone surrogates replaced."""
     try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        # RFC 8259 lets a parser ignore a byte order mark: some HTTP clients put one before the JSON.
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
         value = json.loads(text, parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise InvalidJson(f"{what} is not UTF-8") from None
