@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from suno_callbacks.cli import operations, trigger
 from suno_callbacks.cli.config import load_cli_settings, load_url_settings, require
-from suno_callbacks.cli.output import CliError, print_json, progress, table
+from suno_callbacks.cli.output import CliError, print_json, progress, safe_stdout, table
 from suno_callbacks.cli.views import task_text
 from suno_callbacks.dal.secrets import load_signing_keys
 from suno_callbacks.errors import StoreUnavailable
@@ -53,8 +53,9 @@ class UsageError(CliError):
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        status = _run(argv)
-        sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
+        with safe_stdout():
+            status = _run(argv)
+            sys.stdout.flush()  # here, not at exit, so that a closed pipe is caught below
         return status
     except BrokenPipeError:
         # The reader of our output (`| head`) has what it wanted: success, as argparse's own --help ends in

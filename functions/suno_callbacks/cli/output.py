@@ -1,16 +1,57 @@
-"""What the CLI prints: aligned tables for people, JSON for programs, a progress bar on stderr."""
+"""What the CLI prints: aligned tables for people, JSON for programs, a progress bar on stderr; and the one
+place where what callbacks carry is made safe to show in a terminal."""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import unicodedata
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO, cast
 
 from pydantic import BaseModel
 
 NONE = "none"
+
+
+# What makes a terminal act rather than show: the C0 and C1 controls but newline and tab (ESC starts colour,
+# cursor, title and clipboard sequences, 0x9B is the same CSI in one byte, CR writes over the line) and the
+# bidirectional controls that show text in another order than it has ("Trojan Source").
+_ACTS_ON_TERMINAL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown_safely(text: str) -> str:
+    """`text` with each character a terminal would act on written as its escape (ESC as `\\u001b`): also
+    valid inside a JSON string, where it means the same character."""
+    return _ACTS_ON_TERMINAL.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+class _ShownSafely:
+    """A text stream that writes everything through `shown_safely`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(shown_safely(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def safe_stdout() -> Iterator[None]:
+    """Meanwhile, stdout shows callbacks' text (titles, lyrics, bodies, reasons) as text: whatever a
+    callback holds, it cannot drive the reader's terminal, in a table, a JSON document or a log line."""
+    original = sys.stdout
+    sys.stdout = cast(TextIO, _ShownSafely(original))
+    try:
+        yield
+    finally:
+        sys.stdout = original
 
 
 class CliError(Exception):
@@ -58,8 +99,7 @@ def _cell(value: object) -> str:
     if value is None or value == "":
         return "-"
     # A provider's text may carry newlines or terminal escapes; a cell is one line of plain text.
-    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in str(value))
-    return " ".join(text.split())
+    return " ".join(_ACTS_ON_TERMINAL.sub(" ", str(value)).split())
 
 
 def progress(done: int, total: int, width: int = 30) -> None:
