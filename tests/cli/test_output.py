@@ -112,3 +112,10 @@ def test_quarantine_show_prints_a_body_that_is_not_json_with_its_escapes_as_text
     out = capsys.readouterr().out
     assert not any(char in out for char in ACTING)
     assert "not json x\\u001b[2J" in out
+
+
+def test_an_error_line_shows_what_it_quotes_as_text(aws: Aws, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["task", f"missing {HOSTILE}"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no task 'missing x")
+    assert not any(char in err for char in ACTING)

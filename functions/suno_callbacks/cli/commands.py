@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from suno_callbacks.cli import operations, trigger
 from suno_callbacks.cli.config import load_cli_settings, load_url_settings, require
-from suno_callbacks.cli.output import CliError, print_json, progress, safe_stdout, table
+from suno_callbacks.cli.output import CliError, print_json, progress, safe_stdout, shown_safely, table
 from suno_callbacks.cli.views import task_text
 from suno_callbacks.dal.secrets import load_signing_keys
 from suno_callbacks.errors import StoreUnavailable
@@ -71,13 +71,13 @@ def _run(argv: Sequence[str] | None) -> int:
     except SystemExit:  # --help and --version print, then stop the parser
         return 0
     except UsageError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {shown_safely(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     command: Command = args.command
     try:
         return command(args)
     except (CliError, NotConfigured) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {shown_safely(str(error))}", file=sys.stderr)
         return EXIT_ERROR
     except StoreUnavailable as error:
         endpoint = os.environ.get("AWS_ENDPOINT_URL")
@@ -86,7 +86,7 @@ def _run(argv: Sequence[str] | None) -> int:
             if endpoint
             else "check your AWS credentials, region and --stack"
         )
-        print(f"error: {error}: {where}", file=sys.stderr)
+        print(f"error: {shown_safely(str(error))}: {where}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
