@@ -10,7 +10,7 @@ stream, `open_media` fetches it under the URL policy, hashing and counting, and 
 into S3. S3 is moto running as a server process on 127.0.0.1, so its memory is not ours. Every case runs
 in a fresh process that reports its own peak RSS.
 
-    .venv/bin/python bench/archive.py [--large-mib 1024] [--small-mib 10] [--rounds 3]
+    .venv/bin/python bench/archive.py [--large-mib 1024] [--small-mib 10] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def main() -> None:
     )
     parser.add_argument("--large-mib", type=int, default=1024)
     parser.add_argument("--small-mib", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--measure", nargs=3, metavar=("CASE", "BYTES", "MEDIA_PORT"), help=argparse.SUPPRESS)
     parser.add_argument("--serve-media", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
