@@ -94,7 +94,10 @@ def round_trips(rounds: int) -> dict[str, list[float]]:
         dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
         peer, peer_queue = _peer(dynamodb, sqs)
         ours, ours_event = _ours()
-        bare = _bare(dynamodb, sqs, resources.table_name, resources.queue_url)
+        stage_item, message = _what_ours_writes(
+            ours, ours_event, dynamodb, sqs, resources.table_name, resources.queue_url
+        )
+        bare = _bare(dynamodb, sqs, resources.table_name, resources.queue_url, stage_item, message)
         bare_minimal = _bare_minimal(dynamodb, sqs, resources.table_name, resources.queue_url)
         timings: dict[str, list[float]] = {
             "ours": [],
@@ -192,9 +195,34 @@ def _settle(dynamodb: Any, table: str, body: dict[str, Any]) -> None:
     )
 
 
-def _bare(dynamodb: Any, sqs: Any, table: str, queue_url: str) -> Callable[[dict[str, Any]], None]:
+def _what_ours_writes(
+    ours: Callable[[dict[str, Any]], None],
+    ours_event: Callable[[dict[str, Any]], dict[str, Any]],
+    dynamodb: Any,
+    sqs: Any,
+    table: str,
+    queue_url: str,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The stage item (DynamoDB JSON) and the message ours writes for one new callback, read back once, so
+    that bare writes the same attributes and fields whatever ingest's record comes to hold."""
+    from suno_callbacks.dal import keys
+
+    task_id = task_id_for("bench-template")
+    ours(ours_event(music_task(task_id)[2]))
+    item = dynamodb.get_item(
+        TableName=table,
+        Key={"pk": {"S": keys.task_pk(task_id)}, "sk": {"S": keys.stage_sk("complete", "music", "job-1")}},
+    )["Item"]
+    [message] = sqs.receive_message(QueueUrl=queue_url)["Messages"]
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return item, json.loads(message["Body"])
+
+
+def _bare(
+    dynamodb: Any, sqs: Any, table: str, queue_url: str, item: dict[str, Any], message: dict[str, Any]
+) -> Callable[[dict[str, Any]], None]:
     """What any receiver must do with the same callback, with no handler around it: the conditional PutItem
-    of the stage item ours writes (README's stage record) and the SendMessage of the same message."""
+    of the stage `item` ours writes and the SendMessage of its `message`, for this callback's task."""
     import hashlib
     import zlib
     from datetime import UTC, datetime
@@ -202,34 +230,26 @@ def _bare(dynamodb: Any, sqs: Any, table: str, queue_url: str) -> Callable[[dict
     from suno_callbacks.dal import keys
     from suno_callbacks.timestamps import to_iso
 
-    sk = keys.stage_sk("complete", "music", "job-1")
-
     def run(body: dict[str, Any]) -> None:
         raw = json.dumps(body).encode()
         task_id, received_at = body["data"]["task_id"], to_iso(datetime.now(UTC))
         dynamodb.put_item(
             TableName=table,
             Item={
+                **item,
                 "pk": {"S": keys.task_pk(task_id)},
-                "sk": {"S": sk},
-                "type": {"S": "stage"},
                 "task_id": {"S": task_id},
-                "kind": {"S": "music"},
-                "stage": {"S": "complete"},
-                "ref": {"S": "job-1"},
                 "received_at": {"S": received_at},
-                "unsettled": {"S": "music"},
                 "raw_body": {"B": zlib.compress(raw, 6)},
             },
             ConditionExpression="attribute_not_exists(pk)",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
-        message = {"v": 2, "task_id": task_id, "stage": "complete", "kind": "music", "ref": "job-1"}
         sqs.send_message(
             QueueUrl=queue_url,
-            MessageBody=json.dumps({**message, "received_at": received_at, "part": 0}),
+            MessageBody=json.dumps({**message, "task_id": task_id, "received_at": received_at}),
             MessageGroupId=task_id,
-            MessageDeduplicationId=hashlib.sha256(f"{task_id}\n{sk}\n0".encode()).hexdigest(),
+            MessageDeduplicationId=hashlib.sha256(f"{task_id}\n{item['sk']['S']}\n0".encode()).hexdigest(),
         )
 
     return run

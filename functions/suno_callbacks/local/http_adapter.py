@@ -244,7 +244,10 @@ class BodyRefused(Exception):
 
 
 def _read_chunked(stream: io.BufferedIOBase, limit: int) -> bytes:
-    """A chunked body (RFC 9112 §7.1): sizes in hex (extensions ignored), then the trailer section."""
+    """A chunked body (RFC 9112 §7.1): sizes in hex (extensions ignored), then the trailer section.
+
+    Not werkzeug's `DechunkedInput` (at hand with moto): it refuses chunk extensions, leaves trailers on
+    the connection and returns a body cut inside a chunk as if it were whole."""
     body = bytearray()
     while True:
         size_line = stream.readline(1024)
